@@ -1,0 +1,217 @@
+"""Value types shared by every layer: requirements, quotes, placements, money, time.
+
+This module is the floor of the package: it imports nothing from rofr and does no I/O.
+Everything here is immutable. Money is ``Decimal`` (never float); time is timezone-aware UTC.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, is_dataclass
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+__all__ = [
+    "Basis",
+    "Kind",
+    "Placement",
+    "Quote",
+    "Requirement",
+    "as_utc",
+    "canonical_bytes",
+    "from_jsonable",
+    "parse_time",
+    "to_jsonable",
+]
+
+
+class Kind(StrEnum):
+    """Why the buyer needs the capacity: first refusal usually covers only ``new``."""
+
+    NEW = "new"
+    RENEWAL = "renewal"
+    EXPANSION = "expansion"
+
+
+class Basis(StrEnum):
+    """The contractual ground on which a placement was made (see DESIGN.md, "placement")."""
+
+    HOLDER_ACCEPTED = "holder_accepted"
+    HOLDER_DECLINED = "holder_declined"
+    HOLDER_PARTIAL = "holder_partial"  # the holder took part; this is the remainder
+    WINDOW_EXPIRED = "window_expired"
+    WAIVED = "waived"
+    OUT_OF_SCOPE = "out_of_scope"
+    EXCLUSIVE = "exclusive"
+
+
+def as_utc(value: datetime) -> datetime:
+    """Return ``value`` in UTC; naive datetimes are refused because they are ambiguous."""
+    if value.tzinfo is None:
+        raise ValueError(f"datetime {value.isoformat()} has no timezone; write it with Z or +00:00")
+    return value.astimezone(UTC)
+
+
+def parse_time(text: str) -> datetime:
+    """Parse an ISO 8601 timestamp (``Z`` allowed) or a date (midnight UTC) into aware UTC."""
+    text = text.strip()
+    if len(text) == 10:
+        return datetime.fromisoformat(text).replace(tzinfo=UTC)
+    parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Requirement:
+    """What the buyer needs. ``skus`` lists acceptable accelerator types; an empty
+    ``regions`` tuple means any region."""
+
+    id: str
+    buyer: str
+    skus: tuple[str, ...]
+    gpus: int
+    earliest_start: datetime
+    latest_start: datetime
+    duration_hours: int
+    max_unit_price: Decimal | None = None
+    regions: tuple[str, ...] = ()
+    workload_class: str = "training"
+    product_surface: str | None = None
+    kind: Kind = Kind.NEW
+    splittable: bool = True
+    customer_tags: tuple[str, ...] = ()
+    min_chunk: int = 1
+    max_providers: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.gpus <= 0:
+            raise ValueError("gpus must be positive")
+        if self.duration_hours <= 0:
+            raise ValueError("duration_hours must be positive")
+        if self.latest_start < self.earliest_start:
+            raise ValueError("latest_start is before earliest_start")
+        if not self.skus:
+            raise ValueError("skus must name at least one accelerator type")
+        if self.max_unit_price is not None and self.max_unit_price < 0:
+            raise ValueError("max_unit_price must not be negative")
+        if self.min_chunk <= 0:
+            raise ValueError("min_chunk must be positive")
+
+    @property
+    def duration(self) -> timedelta:
+        return timedelta(hours=self.duration_hours)
+
+
+@dataclass(frozen=True, slots=True)
+class Quote:
+    """A provider's terms for some quantity. ``unit_price`` is USD per GPU-hour."""
+
+    id: str
+    provider: str
+    sku: str
+    region: str
+    gpus: int
+    unit_price: Decimal
+    earliest_start: datetime
+    valid_until: datetime
+    requirement_id: str | None = None
+    reserved: bool = False  # capacity already paid for (priced at its sunk cost)
+
+    def __post_init__(self) -> None:
+        if self.gpus < 0:
+            raise ValueError("quote gpus must not be negative")
+        if self.unit_price < 0:
+            raise ValueError("quote unit_price must not be negative")
+
+
+@dataclass(frozen=True, slots=True)
+class Placement:
+    """Capacity bought for a requirement, with the contractual basis it was bought on."""
+
+    id: str
+    requirement_id: str
+    provider: str
+    sku: str
+    region: str
+    gpus: int
+    unit_price: Decimal
+    start: datetime
+    end: datetime
+    basis: Basis
+    quote_id: str | None = None
+
+    @property
+    def cost(self) -> Decimal:
+        hours = Decimal(int((self.end - self.start).total_seconds())) / Decimal(3600)
+        return self.unit_price * self.gpus * hours
+
+
+# --- canonical JSON -----------------------------------------------------------------------
+# The hash chain and the audit export hash these bytes, so the encoding must never depend on
+# dict order, float formatting or the local timezone.
+
+
+def to_jsonable(value: Any) -> Any:
+    """Turn values, events and commands into plain JSON data (Decimal and datetime as text)."""
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f") if value == value.to_integral() else str(value)
+    if isinstance(value, datetime):
+        return as_utc(value).isoformat().replace("+00:00", "Z")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, StrEnum):
+        return value.value
+    if is_dataclass(value) and not isinstance(value, type):
+        return {f.name: to_jsonable(getattr(value, f.name)) for f in fields(value)}
+    if isinstance(value, Mapping):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | frozenset | set):
+        items = [to_jsonable(v) for v in value]
+        return sorted(items, key=json.dumps) if isinstance(value, frozenset | set) else items
+    if isinstance(value, float):
+        raise TypeError("floats are not allowed in canonical data; use Decimal")
+    raise TypeError(f"cannot encode {type(value).__name__} as JSON")
+
+
+def canonical_bytes(value: Any) -> bytes:
+    """Deterministic UTF-8 JSON: sorted keys, no spaces. The hash chain is computed over these."""
+    return json.dumps(
+        to_jsonable(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    ).encode("utf-8")
+
+
+def from_jsonable(cls: type[Any], data: Mapping[str, Any]) -> Any:
+    """Rebuild a flat value dataclass (Requirement, Quote, Placement) from ``to_jsonable`` data."""
+    kwargs: dict[str, Any] = {}
+    hints = {f.name: f for f in fields(cls)}
+    for name, raw in data.items():
+        if name not in hints:
+            raise ValueError(f"{cls.__name__} has no field {name!r}")
+        kwargs[name] = _coerce(str(hints[name].type), raw)
+    return cls(**kwargs)
+
+
+def _coerce(type_text: str, raw: Any) -> Any:
+    # Field annotations are strings (postponed evaluation); the few shapes used by the value
+    # types are decoded by name, which keeps this floor module free of typing machinery.
+    if raw is None:
+        return None
+    if "datetime" in type_text:
+        return parse_time(raw) if isinstance(raw, str) else raw
+    if "Decimal" in type_text:
+        return Decimal(str(raw))
+    if "tuple[str" in type_text:
+        return tuple(raw)
+    if type_text == "Kind":
+        return Kind(raw)
+    if type_text == "Basis":
+        return Basis(raw)
+    return raw
+
