@@ -1,0 +1,174 @@
+"""The in-memory event log: what the simulator runs on (about a million events per run).
+
+Kept lean on purpose: events live once in a global list (position ``p`` at index ``p - 1``)
+and are shared, not copied, by the per-stream lists; reads hand out the stored objects, so
+callers must treat them as read-only (they are frozen dataclasses over plain JSON data).
+"""
+
+from __future__ import annotations
+
+import threading
+from bisect import bisect_left, insort
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from itertools import islice
+from types import TracebackType
+from typing import Self
+
+from rofr.store.chain import GENESIS, StoredEvent, chain_hash, record_bytes
+from rofr.store.log import Batch, NewEvent, VersionConflict, check_read_range
+from rofr.store.timers import CancelTimer, ScheduleTimer, Timer, TimerChange
+from rofr.values import as_utc, to_jsonable
+
+__all__ = ["MemoryStore"]
+
+
+class MemoryStore:
+    """An :class:`~rofr.store.log.EventStore` held in process memory (thread-safe)."""
+
+    def __init__(self) -> None:
+        self._events: list[StoredEvent] = []
+        self._streams: dict[str, list[StoredEvent]] = {}
+        self._timers: dict[str, Timer] = {}
+        # (due, timer_id) kept sorted so due_timers reads a prefix instead of scanning or
+        # sorting every pending timer on each tick of the clock.
+        self._due_index: list[tuple[datetime, str]] = []
+        # One lock makes check-version-then-write atomic if a caller uses threads; uncontended
+        # it costs well under a microsecond per append.
+        self._lock = threading.Lock()
+
+    # --- writing ----------------------------------------------------------------------------
+
+    def append(
+        self,
+        stream: str,
+        expected_version: int,
+        events: Sequence[NewEvent],
+        recorded_at: datetime,
+        timers: Sequence[TimerChange] = (),
+    ) -> list[StoredEvent]:
+        """Append ``events`` to ``stream`` at ``expected_version``; see ``EventStore.append``."""
+        return self.append_many(((stream, expected_version, events),), recorded_at, timers)
+
+    def append_many(
+        self,
+        batches: Sequence[Batch],
+        recorded_at: datetime,
+        timers: Sequence[TimerChange] = (),
+    ) -> list[StoredEvent]:
+        """Append to several streams at once (all or nothing); see ``EventStore.append_many``."""
+        at = as_utc(recorded_at)
+        at_text = to_jsonable(at)  # hashed as text once, not re-encoded per event
+        changes = [_encode_change(change) for change in timers]
+        with self._lock:
+            rows = self._plan(batches, at, at_text)
+            # Nothing above touched the store, so a conflict or an unencodable value (a float
+            # in data) has left it exactly as it was: that is the whole transaction.
+            self._events.extend(rows)
+            streams = self._streams
+            for row in rows:
+                stream_rows = streams.get(row.stream)
+                if stream_rows is None:
+                    streams[row.stream] = [row]
+                else:
+                    stream_rows.append(row)
+            for change in changes:
+                self._apply(change)
+        return rows
+
+    def _plan(self, batches: Sequence[Batch], at: datetime, at_text: str) -> list[StoredEvent]:
+        position = len(self._events)
+        prev = self._events[-1].hash if self._events else GENESIS
+        versions: dict[str, int] = {}
+        rows: list[StoredEvent] = []
+        for stream, expected, events in batches:
+            actual = versions.get(stream)
+            if actual is None:
+                actual = len(self._streams.get(stream, ()))
+            if actual != expected:
+                raise VersionConflict(stream, expected, actual)
+            for event in events:
+                if event.stream != stream:
+                    raise ValueError(f"event for {event.stream!r} in a batch for {stream!r}")
+                position += 1
+                actual += 1
+                data = to_jsonable(event.data)
+                body = record_bytes(position, stream, actual, event.type, data, at_text)
+                digest = chain_hash(prev, body)
+                rows.append(
+                    StoredEvent(position, stream, actual, event.type, data, at, prev, digest)
+                )
+                prev = digest
+            versions[stream] = actual
+        return rows
+
+    def _apply(self, change: Timer | CancelTimer) -> None:
+        old = self._timers.pop(change.timer_id, None)
+        if old is not None:
+            index = self._due_index
+            del index[bisect_left(index, (old.due, old.timer_id))]
+        if isinstance(change, Timer):
+            self._timers[change.timer_id] = change
+            insort(self._due_index, (change.due, change.timer_id))
+
+    # --- reading ----------------------------------------------------------------------------
+
+    def stream_version(self, stream: str) -> int:
+        """The stream's current version (0 when it has no events)."""
+        return len(self._streams.get(stream, ()))
+
+    def read_stream(self, stream: str) -> list[StoredEvent]:
+        """All events of ``stream`` in version order."""
+        return list(self._streams.get(stream, ()))
+
+    def read_all(self, after: int = 0, limit: int | None = None) -> Iterator[StoredEvent]:
+        """Events with ``position > after``, at most ``limit``, as they were at the call."""
+        check_read_range(after, limit)
+        stop = len(self._events) if limit is None else min(len(self._events), after + limit)
+        return islice(self._events, after, stop)
+
+    def head(self) -> tuple[int, str]:
+        """The last position and its hash; ``(0, GENESIS)`` when empty."""
+        events = self._events
+        return (len(events), events[-1].hash) if events else (0, GENESIS)
+
+    def due_timers(self, now: datetime, limit: int = 1000) -> list[Timer]:
+        """Pending timers with ``due <= now``, by due time then timer id."""
+        now = as_utc(now)
+        due: list[Timer] = []
+        with self._lock:
+            for when, timer_id in self._due_index:
+                if when > now or len(due) >= limit:
+                    break
+                due.append(self._timers[timer_id])
+        return due
+
+    def pending_timers(self) -> list[Timer]:
+        """Every pending timer, by due time then timer id."""
+        with self._lock:
+            return [self._timers[timer_id] for _, timer_id in self._due_index]
+
+    # --- lifecycle ----------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Nothing to release; present for the interface."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def _encode_change(change: TimerChange) -> Timer | CancelTimer:
+    # Normalise before taking the lock, so a bad timer fails the append before anything is written.
+    if isinstance(change, ScheduleTimer):
+        return Timer(change.timer_id, as_utc(change.due), change.stream, to_jsonable(change.data))
+    if isinstance(change, CancelTimer):
+        return change
+    raise TypeError(f"not a timer change: {change!r}")
