@@ -1,0 +1,28 @@
+"""The market: providers behind one port (simulated or over HTTP), quotes and reservations.
+
+Public face of the layer; import from here, not from the modules.
+"""
+
+from rofr.market.holder import HolderAnswer, HolderBehaviour, HolderPolicy, OfferView
+from rofr.market.inventory import Inventory, ProviderSpec, load_inventory
+from rofr.market.port import ProviderPort, ProviderUnavailable, Refusal, Reservation
+from rofr.market.simulated import SimulatedProvider, load_simulated_provider
+from rofr.market.yamlmarks import InputError, load_yaml_model
+
+__all__ = [
+    "HolderAnswer",
+    "HolderBehaviour",
+    "HolderPolicy",
+    "InputError",
+    "Inventory",
+    "OfferView",
+    "ProviderPort",
+    "ProviderSpec",
+    "ProviderUnavailable",
+    "Refusal",
+    "Reservation",
+    "SimulatedProvider",
+    "load_inventory",
+    "load_simulated_provider",
+    "load_yaml_model",
+]
