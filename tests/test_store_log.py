@@ -8,6 +8,7 @@ import multiprocessing
 import sqlite3
 import threading
 from collections.abc import Iterator
+from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from multiprocessing.synchronize import Barrier as BarrierType
@@ -229,7 +230,7 @@ def test_tampered_sqlite_row_is_detected(
     with SqliteStore(path) as store:
         for i in range(6):
             store.append("req", i, [ev("req", gpus=i)], T0)
-    with sqlite3.connect(path) as raw:
+    with closing(sqlite3.connect(path, isolation_level=None)) as raw:
         raw.execute(sql)
     with SqliteStore(path) as store:
         found = verify_chain(store)
