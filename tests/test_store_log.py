@@ -201,6 +201,12 @@ def test_read_all_window(
     assert [e.position for e in store.read_all(after, limit)] == positions
 
 
+@pytest.mark.parametrize(("after", "limit"), [(-1, None), (0, -1)], ids=["after", "limit"])
+def test_read_all_refuses_negative_bounds(store: EventStore, after: int, limit: int | None) -> None:
+    with pytest.raises(ValueError, match="must be >= 0"):
+        store.read_all(after, limit)
+
+
 def test_read_all_is_a_snapshot_at_call_time(store: EventStore) -> None:
     store.append("s", 0, [ev("s")], T0)
     rows = store.read_all()

@@ -199,3 +199,8 @@ def test_timers_survive_reopening(tmp_path: Path) -> None:
         before = store.pending_timers()
     with SqliteStore(path) as store:
         assert store.pending_timers() == before
+
+
+def test_negative_limit_is_refused(store: EventStore) -> None:
+    with pytest.raises(ValueError, match="limit"):
+        store.due_timers(T0, -1)

@@ -135,6 +135,7 @@ class MemoryStore:
     def due_timers(self, now: datetime, limit: int = 1000) -> list[Timer]:
         """Pending timers with ``due <= now``, by due time then timer id."""
         now = as_utc(now)
+        check_read_range(0, limit)
         due: list[Timer] = []
         with self._lock:
             for when, timer_id in self._due_index:

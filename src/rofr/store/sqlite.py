@@ -204,6 +204,7 @@ class SqliteStore:
 
     def due_timers(self, now: datetime, limit: int = 1000) -> list[Timer]:
         """Pending timers with ``due <= now``, by due time then timer id."""
+        check_read_range(0, limit)  # SQLite reads LIMIT -1 as "no limit"; refuse it instead
         with self._lock:
             return [_timer(row) for row in self._conn.execute(_DUE, (_utc_text(now), limit))]
 
