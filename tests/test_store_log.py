@@ -341,36 +341,63 @@ def test_one_store_shared_by_threads(store: EventStore) -> None:
 # --- the store against a model ----------------------------------------------------------------
 
 STREAMS = ["a", "b", "c"]
-appends = st.lists(
-    st.tuples(st.sampled_from(STREAMS), st.integers(-1, 1), st.integers(0, 3)),
+# One step is one transaction: one or two (stream, version skew, event count) batches.
+# A skew of 0 means the right expected version; any other skew must conflict.
+transactions = st.lists(
+    st.lists(
+        st.tuples(st.sampled_from(STREAMS), st.sampled_from([0, 0, 0, -1, 1]), st.integers(0, 3)),
+        min_size=1,
+        max_size=2,
+    ),
     max_size=25,
 )
 
 
 @settings(max_examples=100, deadline=None)
-@given(steps=appends)
-def test_store_matches_a_dict_of_lists(steps: list[tuple[str, int, int]]) -> None:
+@given(steps=transactions)
+def test_store_matches_a_dict_of_lists(steps: list[list[tuple[str, int, int]]]) -> None:
     logs: list[list[StoredEvent]] = []
     for store in (MemoryStore(), SqliteStore(":memory:")):
-        model: dict[str, list[int]] = {}
-        for n, (stream, skew, count) in enumerate(steps):
-            expected = len(model.get(stream, [])) + skew
-            events = [ev(stream, n=n, k=k) for k in range(count)]
-            if skew == 0:
-                store.append(stream, expected, events, T0)
-                model.setdefault(stream, []).extend([n] * count)
+        model: dict[str, list[tuple[int, int]]] = {}
+        for n, step in enumerate(steps):
+            staged = {stream: list(events) for stream, events in model.items()}
+            batches = []
+            for stream, skew, count in step:
+                current = staged.setdefault(stream, [])
+                batches.append(
+                    (stream, len(current) + skew, [ev(stream, n=n, k=k) for k in range(count)])
+                )
+                current.extend((n, k) for k in range(count))
+            if all(skew == 0 for _, skew, _ in step):
+                store.append_many(batches, T0 + timedelta(seconds=n))
+                model = staged
             else:
                 with pytest.raises(VersionConflict):
-                    store.append(stream, expected, events, T0)
+                    store.append_many(batches, T0 + timedelta(seconds=n))
         for stream in STREAMS:
-            assert [e.data["n"] for e in store.read_stream(stream)] == model.get(stream, [])
+            rows = store.read_stream(stream)
+            assert [(e.data["n"], e.data["k"]) for e in rows] == model.get(stream, [])
             assert store.stream_version(stream) == len(model.get(stream, []))
-        assert store.head()[0] == sum(len(v) for v in model.values())
+        assert [e.position for e in store.read_all()] == list(
+            range(1, sum(map(len, model.values())) + 1)
+        )
         assert verify_chain(store) is None
         logs.append(list(store.read_all()))
         store.close()
     # Both backends hash by the same rule, so the same appends give the very same rows.
     assert logs[0] == logs[1]
+
+
+def test_unique_stream_version_index_is_the_last_line_of_defence(tmp_path: Path) -> None:
+    path = tmp_path / "log.db"
+    with SqliteStore(path) as store:
+        (row,) = store.append("s", 0, [ev("s")], T0)
+    forged = "INSERT INTO events VALUES (2, 's', 1, 'Forged', '{}', 'x', ?, ?)"
+    with (
+        closing(sqlite3.connect(path, isolation_level=None)) as raw,
+        pytest.raises(sqlite3.IntegrityError, match="UNIQUE"),
+    ):
+        raw.execute(forged, (row.hash, row.hash))
 
 
 # --- open_store -------------------------------------------------------------------------------
