@@ -1,0 +1,35 @@
+"""The pure decision core: ``decide(state, command, now) -> events`` and ``evolve``.
+
+No I/O, no wall clock, no randomness: the clock is the ``now`` argument and the market's
+answers arrive as commands (``RecordQuotes``, ``ConfirmReservation``).
+"""
+
+from rofr.engine import commands, events
+from rofr.engine.codec import decode_event, encode_event
+from rofr.engine.commands import Rejected
+from rofr.engine.decide import decide, step
+from rofr.engine.state import FINAL, RequirementState, State, Status, evolve
+
+__all__ = [
+    "FINAL",
+    "Rejected",
+    "RequirementState",
+    "State",
+    "Status",
+    "commands",
+    "decide",
+    "decode_event",
+    "encode_event",
+    "events",
+    "evolve",
+    "replay",
+    "step",
+]
+
+
+def replay(events_in_order: "list[events.Event]") -> State:
+    """Fold events from the empty state."""
+    state = State()
+    for event in events_in_order:
+        state = evolve(state, event)
+    return state

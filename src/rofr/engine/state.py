@@ -1,0 +1,335 @@
+"""The broker's state and ``evolve``: state changes only by folding events.
+
+``State`` is immutable. Its maps are HAMTs (``immutables.Map``), so ``evolve`` shares all
+untouched requirements with the previous state: O(log n) per event instead of copying a dict of
+every requirement, which is what lets the simulator fold a million events in seconds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+import immutables
+
+from rofr.contract import Contract, Version, Waiver
+from rofr.contract.document import parse_contract_data
+from rofr.engine import events as ev
+from rofr.values import Basis, Placement, Quote, Requirement
+
+__all__ = ["RequirementState", "State", "Status", "Timer", "TriggerState", "WaiverState", "evolve"]
+
+
+class Status(StrEnum):
+    """Where a requirement is in its flow. The last three are final."""
+
+    SCREENING = "screening"
+    OFFERED = "offered"  # waiting on the holder
+    QUOTING = "quoting"  # waiting on rival quotes
+    RESERVING = "reserving"  # waiting on providers to confirm reservations
+    SHORTFALL = "shortfall"  # open, part unplaced, retry pending
+    FULFILLED = "fulfilled"
+    UNMET = "unmet"
+    CANCELLED = "cancelled"
+
+
+FINAL = frozenset({Status.FULFILLED, Status.UNMET, Status.CANCELLED})
+
+
+@dataclass(frozen=True, slots=True)
+class Timer:
+    """A pending deadline of a requirement."""
+
+    timer_id: str
+    due: datetime
+    purpose: str
+
+
+@dataclass(frozen=True, slots=True)
+class RequirementState:
+    """Everything decided so far about one requirement."""
+
+    requirement: Requirement
+    version_id: str
+    submitted_at: datetime
+    status: Status = Status.SCREENING
+    eligible: tuple[str, ...] = ()
+    basis: Basis = Basis.OUT_OF_SCOPE
+    clause_id: str | None = None  # the first refusal clause that applies, if any
+    holder: str | None = None
+    mode: str | None = None
+    round: int = 0  # offers sent so far
+    offer: ev.OfferSent | None = None  # the open offer, if any
+    last_offer: ev.OfferSent | None = None  # the latest offer, open or answered
+    holder_answer: Basis | None = None  # basis for rival placements after the holder answered
+    holder_gpus: int = 0
+    quote_round: int = 0
+    quote_purpose: str | None = None  # set while quotes are awaited
+    quotes: tuple[Quote, ...] = ()
+    placed: tuple[Placement, ...] = ()
+    pending: tuple[Placement, ...] = ()
+    timers: tuple[Timer, ...] = ()
+    events: int = 0
+
+    @property
+    def final(self) -> bool:
+        """True once fulfilled, unmet or cancelled."""
+        return self.status in FINAL
+
+    @property
+    def placed_gpus(self) -> int:
+        """GPUs confirmed, with any provider."""
+        return sum(p.gpus for p in self.placed)
+
+    @property
+    def remaining(self) -> int:
+        """GPUs neither placed nor in a pending reservation."""
+        return self.requirement.gpus - self.placed_gpus - sum(p.gpus for p in self.pending)
+
+    def timer(self, timer_id: str) -> Timer | None:
+        """The pending timer with this id."""
+        return next((t for t in self.timers if t.timer_id == timer_id), None)
+
+
+@dataclass(frozen=True, slots=True)
+class WaiverState:
+    """A waiver and when it was granted and (maybe) revoked."""
+
+    waiver: Waiver
+    granted_at: datetime
+    revoked_at: datetime | None = None
+
+    def active(self, at: datetime) -> bool:
+        """Granted before ``at`` and not revoked by then."""
+        return self.granted_at <= at and (self.revoked_at is None or at < self.revoked_at)
+
+
+@dataclass(frozen=True, slots=True)
+class TriggerState:
+    """A declared trigger, its confirmations and, once in effect, its effective time."""
+
+    name: str
+    declared_by: str
+    declared_at: datetime
+    stated_effective_at: datetime
+    version_id: str
+    confirmations: frozenset[str] = frozenset()
+    effective_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class State:
+    """The whole broker: the contract, requirements, offers, waivers, triggers, streams."""
+
+    contract: Contract | None = None
+    requirements: immutables.Map[str, RequirementState] = immutables.Map()
+    offers: immutables.Map[str, str] = immutables.Map()  # offer id -> requirement id
+    waivers: immutables.Map[str, WaiverState] = immutables.Map()
+    triggers: immutables.Map[str, TriggerState] = immutables.Map()
+    streams: immutables.Map[str, int] = immutables.Map()  # stream -> version
+
+    def stream_version(self, stream: str) -> int:
+        """Events recorded on ``stream`` so far (the expected version for the next append)."""
+        return self.streams.get(stream, 0)
+
+    def trigger_end(self, name: str) -> datetime | None:
+        """When the named trigger took effect, if it has."""
+        trig = self.triggers.get(name)
+        return trig.effective_at if trig is not None else None
+
+    def version_of(self, rs: RequirementState) -> Version:
+        """The contract version a requirement is judged under."""
+        assert self.contract is not None
+        return self.contract.version(rs.version_id)
+
+
+def evolve(state: State, event: ev.Event) -> State:
+    """The state after ``event``. Pure; unknown event types are an error."""
+    handler = _HANDLERS.get(type(event))
+    if handler is None:
+        raise TypeError(f"no evolve rule for {type(event).__name__}")
+    new: State = handler(state, event)
+    stream = event.stream
+    return replace(new, streams=new.streams.set(stream, new.streams.get(stream, 0) + 1))
+
+
+def _req(state: State, event: Any, **changes: Any) -> State:
+    rs: RequirementState = state.requirements[event.requirement_id]
+    changes["events"] = rs.events + 1
+    return replace(
+        state, requirements=state.requirements.set(rs.requirement.id, replace(rs, **changes))
+    )
+
+
+def _get(state: State, event: Any) -> RequirementState:
+    rs: RequirementState = state.requirements[event.requirement_id]
+    return rs
+
+
+def _submitted(state: State, e: ev.RequirementSubmitted) -> State:
+    rs = RequirementState(requirement=e.requirement, version_id=e.version_id, submitted_at=e.at)
+    return replace(state, requirements=state.requirements.set(e.requirement_id, rs))
+
+
+def _screened(state: State, e: ev.RequirementScreened) -> State:
+    return _req(
+        state,
+        e,
+        eligible=e.eligible,
+        basis=e.basis,
+        clause_id=e.first_refusal,
+        holder=e.holder,
+        mode=e.mode,
+    )
+
+
+def _offer_sent(state: State, e: ev.OfferSent) -> State:
+    new = _req(state, e, status=Status.OFFERED, offer=e, last_offer=e, round=e.round)
+    return replace(new, offers=new.offers.set(e.offer_id, e.requirement_id))
+
+
+def _offer_accepted(state: State, e: ev.OfferAccepted) -> State:
+    rs = _get(state, e)
+    answer = Basis.HOLDER_PARTIAL if e.partial else rs.holder_answer
+    return _req(state, e, offer=None, holder_answer=answer, holder_gpus=rs.holder_gpus + e.gpus)
+
+
+def _offer_declined(state: State, e: ev.OfferDeclined) -> State:
+    rs = _get(state, e)
+    answer = rs.holder_answer
+    if answer != Basis.HOLDER_PARTIAL:
+        answer = Basis.WINDOW_EXPIRED if e.deemed else Basis.HOLDER_DECLINED
+    return _req(state, e, offer=None, holder_answer=answer)
+
+
+def _offer_withdrawn(state: State, e: ev.OfferWithdrawn) -> State:
+    return _req(state, e, offer=None)
+
+
+def _quotes_requested(state: State, e: ev.QuotesRequested) -> State:
+    return _req(state, e, status=Status.QUOTING, quote_round=e.round, quote_purpose=e.purpose)
+
+
+def _quotes_recorded(state: State, e: ev.QuotesRecorded) -> State:
+    return _req(state, e, quotes=e.quotes, quote_purpose=None)
+
+
+def _reservation_requested(state: State, e: ev.ReservationRequested) -> State:
+    rs = _get(state, e)
+    return _req(state, e, status=Status.RESERVING, pending=(*rs.pending, e.placement))
+
+
+def _without_pending(rs: RequirementState, placement_id: str) -> tuple[Placement, ...]:
+    return tuple(p for p in rs.pending if p.id != placement_id)
+
+
+def _reservation_cancelled(state: State, e: ev.ReservationCancelled) -> State:
+    return _req(state, e, pending=_without_pending(_get(state, e), e.placement_id))
+
+
+def _reservation_refused(state: State, e: ev.ReservationRefused) -> State:
+    # The refused quote is stale or its capacity gone: drop it from the book as well.
+    rs = _get(state, e)
+    quote_id = next((p.quote_id for p in rs.pending if p.id == e.placement_id), None)
+    quotes = tuple(q for q in rs.quotes if q.id != quote_id)
+    return _req(state, e, pending=_without_pending(rs, e.placement_id), quotes=quotes)
+
+
+def _placement_made(state: State, e: ev.PlacementMade) -> State:
+    rs = _get(state, e)
+    return _req(
+        state, e, placed=(*rs.placed, e.placement), pending=_without_pending(rs, e.placement.id)
+    )
+
+
+def _shortfall(state: State, e: ev.ShortfallRecorded) -> State:
+    return _req(state, e, status=Status.SHORTFALL)
+
+
+def _final(status: Status) -> Any:
+    def handler(state: State, e: Any) -> State:
+        return _req(state, e, status=status, offer=None, quote_purpose=None)
+
+    return handler
+
+
+def _deadline_set(state: State, e: ev.DeadlineSet) -> State:
+    rs = _get(state, e)
+    return _req(state, e, timers=(*rs.timers, Timer(e.timer_id, e.due, e.purpose)))
+
+
+def _deadline_gone(state: State, e: ev.DeadlineReached | ev.DeadlineCancelled) -> State:
+    rs = _get(state, e)
+    return _req(state, e, timers=tuple(t for t in rs.timers if t.timer_id != e.timer_id))
+
+
+def _noop_req(state: State, e: Any) -> State:
+    return _req(state, e)
+
+
+def _adopted(state: State, e: ev.ContractAdopted) -> State:
+    return replace(state, contract=parse_contract_data(e.contract))
+
+
+def _amended(state: State, e: ev.ContractAmended) -> State:
+    assert state.contract is not None
+    return replace(state, contract=state.contract.amended(Version.model_validate(e.version)))
+
+
+def _waiver_granted(state: State, e: ev.WaiverGranted) -> State:
+    ws = WaiverState(Waiver.model_validate(e.waiver), granted_at=e.at)
+    return replace(state, waivers=state.waivers.set(ws.waiver.id, ws))
+
+
+def _waiver_revoked(state: State, e: ev.WaiverRevoked) -> State:
+    ws = state.waivers[e.waiver_id]
+    return replace(state, waivers=state.waivers.set(e.waiver_id, replace(ws, revoked_at=e.at)))
+
+
+def _trigger_declared(state: State, e: ev.TriggerDeclared) -> State:
+    ts = TriggerState(e.name, e.by, e.at, e.effective_at, e.version_id)
+    return replace(state, triggers=state.triggers.set(e.name, ts))
+
+
+def _trigger_confirmed(state: State, e: ev.TriggerConfirmed) -> State:
+    ts = state.triggers[e.name]
+    new = replace(ts, confirmations=ts.confirmations | {e.by})
+    return replace(state, triggers=state.triggers.set(e.name, new))
+
+
+def _trigger_effective(state: State, e: ev.TriggerTookEffect) -> State:
+    ts = replace(state.triggers[e.name], effective_at=e.effective_at)
+    return replace(state, triggers=state.triggers.set(e.name, ts))
+
+
+_HANDLERS: dict[type[ev.Event], Any] = {
+    ev.RequirementSubmitted: _submitted,
+    ev.RequirementScreened: _screened,
+    ev.OfferSent: _offer_sent,
+    ev.OfferAccepted: _offer_accepted,
+    ev.OfferDeclined: _offer_declined,
+    ev.OfferWithdrawn: _offer_withdrawn,
+    ev.RightRevived: _noop_req,
+    ev.QuotesRequested: _quotes_requested,
+    ev.QuotesRecorded: _quotes_recorded,
+    ev.ReservationRequested: _reservation_requested,
+    ev.ReservationRefused: _reservation_refused,
+    ev.ReservationCancelled: _reservation_cancelled,
+    ev.PlacementMade: _placement_made,
+    ev.ShortfallRecorded: _shortfall,
+    ev.RequirementFulfilled: _final(Status.FULFILLED),
+    ev.RequirementUnmet: _final(Status.UNMET),
+    ev.RequirementCancelled: _final(Status.CANCELLED),
+    ev.DeadlineSet: _deadline_set,
+    ev.DeadlineReached: _deadline_gone,
+    ev.DeadlineCancelled: _deadline_gone,
+    ev.ContractAdopted: _adopted,
+    ev.ContractAmended: _amended,
+    ev.WaiverGranted: _waiver_granted,
+    ev.WaiverRevoked: _waiver_revoked,
+    ev.TriggerDeclared: _trigger_declared,
+    ev.TriggerConfirmed: _trigger_confirmed,
+    ev.TriggerTookEffect: _trigger_effective,
+}
