@@ -8,6 +8,8 @@ or talking nonsense), so the broker can skip that provider and record why.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -15,7 +17,7 @@ from typing import Protocol, runtime_checkable
 
 from rofr.values import Quote, Requirement
 
-__all__ = ["ProviderPort", "ProviderUnavailable", "Refusal", "Reservation"]
+__all__ = ["ProviderPort", "ProviderUnavailable", "Refusal", "Reservation", "gather_quotes"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,3 +85,30 @@ class ProviderPort(Protocol):
     def cancel(self, reservation_id: str) -> bool:
         """Release a reservation; False if the provider does not know it."""
         ...
+
+
+def gather_quotes(
+    ports: Sequence[ProviderPort], requirement: Requirement, now: datetime, max_workers: int = 8
+) -> tuple[list[Quote], dict[str, str]]:
+    """Ask every port for quotes at once; return the quotes (in port order) and, for each
+    provider that could not answer, the reason. Other exceptions are bugs and propagate."""
+
+    def ask(port: ProviderPort) -> list[Quote] | ProviderUnavailable:
+        try:
+            return port.quote(requirement, now)
+        except ProviderUnavailable as exc:
+            return exc
+
+    quotes: list[Quote] = []
+    failures: dict[str, str] = {}
+    if not ports:
+        return quotes, failures
+    # Threads, because each remote port spends its time waiting on the network.
+    with ThreadPoolExecutor(max_workers=min(max_workers, len(ports))) as pool:
+        answers = list(pool.map(ask, ports))
+    for port, answer in zip(ports, answers, strict=True):
+        if isinstance(answer, ProviderUnavailable):
+            failures[port.provider_id] = answer.reason
+        else:
+            quotes.extend(answer)
+    return quotes, failures

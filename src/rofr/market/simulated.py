@@ -219,7 +219,10 @@ class SimulatedProvider:
         return reservation
 
     def cancel(self, reservation_id: str) -> bool:
-        """Give the capacity back; False if there is no such live reservation."""
+        """Give the capacity back. Idempotent: cancelling again is still True; False only
+        for an id never reserved here."""
+        if reservation_id in self._cancelled:
+            return True
         reservation = self._reservations.pop(reservation_id, None)
         if reservation is None:
             return False
