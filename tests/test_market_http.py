@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -26,8 +27,8 @@ from rofr.market import (
     gather_quotes,
     load_inventory,
 )
-from rofr.market.protocol import PROTOCOL_HEADER
-from rofr.values import Requirement
+from rofr.market.protocol import PROTOCOL_HEADER, QuotesRequest, RequirementWire
+from rofr.values import Kind, Requirement
 
 INVENTORY = """\
 providers:
@@ -238,13 +239,14 @@ def _quote_json(**changes: Any) -> dict[str, Any]:
 class Garbage:
     """A tiny stdlib HTTP server answering every request with a fixed status and body."""
 
-    def __init__(self, status: int, body: bytes) -> None:
+    def __init__(self, status: int, body: bytes, delay_s: float = 0.0) -> None:
         outer = self
         self.hits = 0
 
         class Handler(BaseHTTPRequestHandler):
             def _answer(self) -> None:
                 outer.hits += 1
+                time.sleep(delay_s)
                 length = int(self.headers.get("Content-Length") or 0)
                 self.rfile.read(length)
                 self.send_response(status)
@@ -318,6 +320,13 @@ def test_garbage_answers_make_the_provider_unavailable(
         assert server.hits == (3 if status >= 500 else 1)
 
 
+def test_slow_provider_times_out() -> None:
+    with Garbage(200, body({"provider": "acme", "quotes": []}), delay_s=0.3) as server:
+        http = client(server.url, timeout_s=0.05, retries=1, sleep=lambda _: None)
+        with http, pytest.raises(ProviderUnavailable, match=r"timed out .*\(2 attempts\)"):
+            http.quote(REQ, NOW)
+
+
 def test_garbage_reservation_answer_is_unavailable() -> None:
     confirmed = {"status": "confirmed", "reservation": {"id": "other"}}
     with Garbage(201, body(confirmed)) as server:
@@ -347,6 +356,29 @@ def test_gather_quotes_skips_broken_providers_and_keeps_healthy_ones(
     assert set(failures) == {"down", "junk"}
     assert "ConnectError" in failures["down"]
     assert "not valid JSON" in failures["junk"]
+
+
+def test_requirement_round_trips_through_the_wire() -> None:
+    full = Requirement(
+        id="req-9",
+        buyer="lab",
+        skus=("H100", "GB200"),
+        gpus=512,
+        earliest_start=NOW,
+        latest_start=NOW + timedelta(days=1),
+        duration_hours=720,
+        max_unit_price=Decimal("9.50"),
+        regions=("east",),
+        product_surface="api",
+        kind=Kind.EXPANSION,
+        splittable=False,
+        customer_tags=("x",),
+        min_chunk=64,
+        max_providers=2,
+    )
+    text = QuotesRequest(requirement=RequirementWire.of(full)).model_dump_json()
+    assert '"max_unit_price":"9.50"' in text and '"earliest_start":"2025-03-01T00:00:00Z"' in text
+    assert QuotesRequest.model_validate_json(text).requirement.to_value() == full
 
 
 def test_gather_quotes_with_no_ports() -> None:
