@@ -295,3 +295,14 @@ def test_batch_side_rules_use_milp_and_stay_optimal() -> None:
 def test_duplicate_ids_refused() -> None:
     with pytest.raises(ValueError, match="quote ids"):
         place_batch([req(8)], [AZ, AZ], {}, NOW)
+
+
+def test_identical_requirements_share_the_merged_flow() -> None:
+    """Requirements with the same quotes and costs are solved as one node, then shared out in
+    id order, cheapest quote first; the totals match the single-node optimum."""
+    twins = [req(10, id=f"t{k}") for k in (3, 1, 2)]
+    q1, q2 = quote("q1", "aws", 12, "5"), quote("q2", "gcp", 20, "6")
+    plan = place_batch(twins, [q2, q1], {}, NOW)
+    got = {(a.requirement_id, a.quote_id): a.gpus for a in plan.allocations}
+    assert got == {("t1", "q1"): 10, ("t2", "q1"): 2, ("t2", "q2"): 8, ("t3", "q2"): 10}
+    assert plan.total_cost == (12 * 5 + 18 * 6) * 10
