@@ -39,7 +39,13 @@ def check_checkpoints(out: Analysis, lines: list[Line]) -> None:
             continue
         out.checkpoints_checked += 1
     _final(out, lines, trusted)
-    _interval(out, trusted)
+    # A checkpoint line already reported as bad is not reported missing as well.
+    reported = {
+        x.checkpoint.tree_size if x.checkpoint else x.size_hint
+        for x in lines
+        if isinstance(x, CheckpointLine)
+    }
+    _interval(out, trusted, reported)
 
 
 def _signed(out: Analysis, lines: list[Line]) -> list[tuple[int, Checkpoint]]:
@@ -130,16 +136,20 @@ def _final(out: Analysis, lines: list[Line], trusted: list[tuple[int, Checkpoint
             )
 
 
-def _interval(out: Analysis, trusted: list[tuple[int, Checkpoint]]) -> None:
+def _interval(
+    out: Analysis, trusted: list[tuple[int, Checkpoint]], reported: set[int | None]
+) -> None:
     if not trusted:
         return
     every = out.final.export_interval if out.final else trusted[0][1].export_interval
     if every <= 0:
         return
-    top = out.final.tree_size if out.final else max(out.events, default=0)
-    due = set(range(every, top, every)) | ({top} if out.final else set())
+    if out.final is not None:
+        due = set(range(every, out.final.tree_size, every)) | {out.final.tree_size}
+    else:  # cut short: the interval checkpoints up to the last event are still due
+        due = set(range(every, max(out.events, default=0) + 1, every))
     sizes = Counter(cp.tree_size for _, cp in trusted)
-    for size in sorted(due - set(sizes)):
+    for size in sorted(due - set(sizes) - reported):
         out.add(
             None,
             size,
