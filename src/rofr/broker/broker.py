@@ -1,0 +1,161 @@
+"""The imperative shell around the pure core: load state from the log, decide, append, act.
+
+``Broker`` is the one place where the engine meets a store, a clock and the market. The
+service (real clock, SQLite or PostgreSQL), the CLI and the simulator (virtual clock, memory)
+all use it unchanged; only what is passed in differs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Sequence
+from datetime import datetime
+
+from rofr.broker.market import Market
+from rofr.engine import Rejected, State, decode_event, encode_event, evolve, step
+from rofr.engine import commands as cmd
+from rofr.engine import events as ev
+from rofr.store import (
+    CancelTimer,
+    EventStore,
+    NewEvent,
+    ScheduleTimer,
+    StoredEvent,
+    TimerChange,
+    VersionConflict,
+)
+
+__all__ = ["Broker", "Clock", "Listener"]
+
+Clock = Callable[[], datetime]
+Listener = Callable[[Sequence[ev.Event]], None]
+
+# How often a command is re-decided after another writer moved a stream it touches.
+_CONFLICT_RETRIES = 5
+
+
+def _timer_changes(events: Sequence[ev.Event]) -> list[TimerChange]:
+    changes: list[TimerChange] = []
+    for e in events:
+        if isinstance(e, ev.DeadlineSet):
+            changes.append(
+                ScheduleTimer(e.timer_id, e.due, e.stream, {"requirement_id": e.requirement_id})
+            )
+        elif isinstance(e, ev.DeadlineReached | ev.DeadlineCancelled):
+            changes.append(CancelTimer(e.timer_id))
+    return changes
+
+
+class Broker:
+    """Executes commands against an event store with an injected clock and market."""
+
+    def __init__(self, store: EventStore, clock: Clock, market: Market | None = None) -> None:
+        self.store = store
+        self.clock = clock
+        self.market = market
+        self.state = State()
+        self.position = 0
+        self.listeners: list[Listener] = []
+        self.catch_up()
+
+    # --- reading ------------------------------------------------------------------------
+
+    def catch_up(self) -> None:
+        """Fold every event appended since we last looked (by us or another process)."""
+        state = self.state
+        for row in self.store.read_all(after=self.position):
+            state = evolve(state, decode_event(row.type, dict(row.data)))
+            self.position = row.position
+        self.state = state
+
+    # --- writing ------------------------------------------------------------------------
+
+    def execute(self, command: cmd.Command, now: datetime | None = None) -> list[ev.Event]:
+        """Decide ``command`` at ``now`` (default: the clock), append the events, then let the
+        market answer what they ask for. Raises ``Rejected`` (nothing recorded) on refusal."""
+        at = now if now is not None else self.clock()
+        events = self._decide_and_append(command, at)
+        for listener in self.listeners:
+            listener(events)
+        if self.market is not None:
+            self._follow_up(events, at)
+        return events
+
+    def _decide_and_append(self, command: cmd.Command, at: datetime) -> list[ev.Event]:
+        for attempt in range(_CONFLICT_RETRIES):
+            self.catch_up()
+            events, new_state = step(self.state, command, at)
+            if not events:
+                return events
+            try:
+                rows = self.store.append_many(
+                    self._batches(events), recorded_at=at, timers=_timer_changes(events)
+                )
+            except VersionConflict:
+                if attempt == _CONFLICT_RETRIES - 1:
+                    raise
+                continue
+            if rows and rows[0].position == self.position + 1:
+                # Nobody else wrote in between: the decided state is the log's state.
+                self.state, self.position = new_state, rows[-1].position
+            else:
+                self.catch_up()
+            return events
+        raise AssertionError("unreachable")
+
+    def _batches(self, events: Sequence[ev.Event]) -> list[tuple[str, int, list[NewEvent]]]:
+        # Consecutive events of one stream form one batch, so the log keeps decision order.
+        batches: list[tuple[str, int, list[NewEvent]]] = []
+        versions: dict[str, int] = {}
+        for e in events:
+            stream = e.stream
+            kind, data = encode_event(e)
+            if batches and batches[-1][0] == stream:
+                batches[-1][2].append(NewEvent(stream, kind, data))
+            else:
+                base = versions.get(stream, self.state.stream_version(stream))
+                batches.append((stream, base, [NewEvent(stream, kind, data)]))
+            versions[stream] = versions.get(stream, self.state.stream_version(stream)) + 1
+        return batches
+
+    # --- the market and the timers --------------------------------------------------------
+
+    def _follow_up(self, events: Sequence[ev.Event], at: datetime) -> None:
+        market = self.market
+        assert market is not None
+        for e in events:
+            if isinstance(e, ev.QuotesRequested):
+                rs = self.state.requirements[e.requirement_id]
+                quotes, failures = market.gather(rs.requirement, e.providers, at)
+                self._try(cmd.RecordQuotes(e.requirement_id, e.round, quotes, failures), at)
+            elif isinstance(e, ev.ReservationRequested):
+                ok, reason = market.reserve(e.placement, at)
+                if ok:
+                    self._try(cmd.ConfirmReservation(e.requirement_id, e.placement.id), at)
+                else:
+                    self._try(cmd.RefuseReservation(e.requirement_id, e.placement.id, reason), at)
+            elif isinstance(e, ev.ReservationCancelled):
+                market.cancel(e.provider, e.placement_id)
+
+    def _try(self, command: cmd.Command, at: datetime) -> None:
+        # Rejected here means another writer already moved the requirement on (cancelled it).
+        with contextlib.suppress(Rejected):
+            self.execute(command, at)
+
+    def fire_due(self, now: datetime | None = None) -> int:
+        """Fire every due deadline once; safe to run concurrently and twice."""
+        at = now if now is not None else self.clock()
+        fired = 0
+        for timer in self.store.due_timers(at):
+            try:
+                self.execute(
+                    cmd.FireDeadline(str(timer.data["requirement_id"]), timer.timer_id), at
+                )
+                fired += 1
+            except Rejected:
+                continue  # fired by someone else meanwhile
+        return fired
+
+    def rows(self, after: int = 0) -> list[StoredEvent]:
+        """The stored rows after ``after`` (for ``rofr log``)."""
+        return list(self.store.read_all(after=after))

@@ -1,0 +1,3 @@
+"""Importing this module registers every subcommand on the ``rofr`` group."""
+
+from rofr.cli import demo, tour  # noqa: F401

@@ -1,0 +1,160 @@
+"""A discrete-event driver: the real broker on a virtual clock, with simulated parties.
+
+Like SimPy's core, the loop is a heap of ``(time, priority, sequence, item)``; the sequence
+number is the explicit tie-breaker that makes every run with the same inputs identical.
+Items are commands to execute (arrivals, holder answers) and the broker's own deadlines, which
+the driver learns from ``DeadlineSet`` events exactly as the service's timer loop would.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from rofr.broker import Broker, VirtualClock
+from rofr.engine import Rejected
+from rofr.engine import commands as cmd
+from rofr.engine import events as ev
+from rofr.market import HolderBehaviour, OfferView, ProviderPort
+from rofr.values import Basis, Requirement
+
+__all__ = ["Driver", "Rejection"]
+
+# At equal times, commands (arrivals, answers) run before deadlines: an answer that arrives at
+# the deadline's instant is then judged by the engine's own rule (it is late).
+_COMMAND, _DEADLINE = 0, 1
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """A command the engine refused during the run, kept for the report."""
+
+    at: datetime
+    command: cmd.Command
+    code: str
+    message: str
+
+
+@dataclass
+class Driver:
+    """Runs a broker on a virtual clock until nothing is left to do (or ``until``)."""
+
+    broker: Broker
+    clock: VirtualClock
+    holders: Mapping[str, HolderBehaviour] = field(default_factory=dict)
+    holder_ports: Mapping[str, ProviderPort] = field(default_factory=dict)
+    rejections: list[Rejection] = field(default_factory=list)
+    _heap: list[tuple[datetime, int, int, object]] = field(default_factory=list)
+    _seq: int = 0
+
+    def __post_init__(self) -> None:
+        self.broker.listeners.append(self._observe)
+
+    def schedule(self, at: datetime, command: cmd.Command) -> None:
+        """Execute ``command`` when the clock reaches ``at``."""
+        self._seq += 1
+        heapq.heappush(self._heap, (at, _COMMAND, self._seq, command))
+
+    def submit(self, requirement: Requirement, at: datetime) -> None:
+        """A requirement arrives at ``at``."""
+        self.schedule(at, cmd.SubmitRequirement(requirement))
+
+    def run(
+        self, until: datetime | None = None, progress: Callable[[datetime], None] | None = None
+    ) -> None:
+        """Process items in time order until the heap is empty or the next is after ``until``."""
+        heap = self._heap
+        while heap:
+            at, kind, _, item = heap[0]
+            if until is not None and at > until:
+                break
+            heapq.heappop(heap)
+            if at > self.clock.now:
+                self.clock.set(at)
+            if kind == _DEADLINE:
+                req_id, timer_id = item  # type: ignore[misc]
+                rs = self.broker.state.requirements.get(req_id)
+                if rs is None or rs.timer(timer_id) is None:
+                    continue  # answered or cancelled before it came due
+                item = cmd.FireDeadline(req_id, timer_id)
+            assert isinstance(item, cmd.Command)
+            try:
+                self.broker.execute(item, self.clock.now)
+            except Rejected as exc:
+                self.rejections.append(Rejection(self.clock.now, item, exc.code, str(exc)))
+            if progress is not None:
+                progress(self.clock.now)
+
+    # --- reacting to the broker's events ------------------------------------------------
+
+    def _observe(self, events: Sequence[ev.Event]) -> None:
+        for e in events:
+            if isinstance(e, ev.DeadlineSet):
+                self._seq += 1
+                heapq.heappush(
+                    self._heap, (e.due, _DEADLINE, self._seq, (e.requirement_id, e.timer_id))
+                )
+            elif isinstance(e, ev.OfferSent):
+                self._answer(e)
+            elif isinstance(e, ev.PlacementMade) and e.placement.basis is Basis.HOLDER_ACCEPTED:
+                self._book_holder_capacity(e)
+
+    def _answer(self, offer: ev.OfferSent) -> None:
+        holder = self.holders.get(offer.holder)
+        if holder is None:
+            return
+        rs = self.broker.state.requirements[offer.requirement_id]
+        priced = [line for line in offer.lines if line.provider is not None]
+        best = min(priced, key=lambda line: line.unit_price or 0) if priced else None
+        view = OfferView(
+            offer_id=offer.offer_id,
+            requirement=rs.requirement,
+            gpus=offer.gpus,
+            unit_price=best.unit_price if best else None,
+            start=best.start if best else None,
+            region=best.region if best else offer.lines[0].region,
+            deadline=offer.deadline,
+            min_increment=offer.min_increment,
+            all_or_none=offer.all_or_none,
+            sku=best.sku if best else offer.lines[0].sku,
+        )
+        answer = holder.answer(view, offer.at)
+        if answer is None:
+            return  # silence: the deadline will make it a deemed decline
+        self.schedule(
+            answer.respond_at,
+            cmd.RespondToOffer(
+                offer_id=offer.offer_id,
+                by=offer.holder,
+                accept_gpus=answer.accept_gpus,
+                unit_price=answer.unit_price,
+                start=answer.start,
+                region=answer.region,
+                sku=answer.sku,
+                reason=answer.reason,
+            ),
+        )
+
+    def _book_holder_capacity(self, e: ev.PlacementMade) -> None:
+        # The holder took the GPUs from its own fleet: book them so later answers see it.
+        p = e.placement
+        port = self.holder_ports.get(p.provider)
+        if port is None:
+            return
+        rs = self.broker.state.requirements[p.requirement_id]
+        probe = Requirement(
+            id=p.requirement_id,
+            buyer=rs.requirement.buyer,
+            skus=(p.sku,),
+            gpus=p.gpus,
+            earliest_start=p.start,
+            latest_start=p.start,
+            duration_hours=rs.requirement.duration_hours,
+            regions=(p.region,),
+        )
+        for quote in port.quote(probe, e.at):
+            answer = port.reserve(quote.id, p.gpus, p.id, p.requirement_id, p.start, p.end, e.at)
+            if not hasattr(answer, "reason"):
+                return
