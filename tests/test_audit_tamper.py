@@ -75,7 +75,8 @@ def change_value(rng: random.Random, lines: list[str]) -> tuple[list[str], Expec
     if not old:
         holder[target[-1]] = "x"
     else:
-        k = rng.randrange(len(old))
+        # A character JSON escapes (quote, backslash) would change more than one file char.
+        k = rng.choice([n for n, c in enumerate(old) if c not in '"\\'])
         alphabet = "0123456789abcdefABCDEF-:. Zz"
         new_char = rng.choice([c for c in alphabet if c != old[k]])
         holder[target[-1]] = old[:k] + new_char + old[k + 1 :]

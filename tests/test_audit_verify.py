@@ -168,6 +168,17 @@ CASES: list[tuple[str, Callable[[list[str]], list[str]], list[tuple[int | None, 
         [(50, f"checkpoint at line {_line(50) + 1} (size 50) has an invalid signature")],
     ),
     (
+        "header-origin",
+        lambda ls: _edit(ls, 0, _set("origin", "rofr-audiX")),
+        [
+            (
+                None,
+                "the header's origin 'rofr-audiX' is not the log its checkpoints are signed for "
+                "(rofr-audit)",
+            )
+        ],
+    ),
+    (
         "rehashed",
         lambda ls: _edit(ls, E17, _rehash),
         [(18, "chain broken between events 17 and 18: event 18's prev_hash is not event 17's hash (one of them was rewritten)")],

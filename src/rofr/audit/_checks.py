@@ -38,6 +38,13 @@ def check_checkpoints(out: Analysis, lines: list[Line]) -> None:
         if not _content_matches(out, line, cp):
             continue
         out.checkpoints_checked += 1
+    origins = {cp.origin for _, cp in trusted}
+    if origins and out.origin not in origins:
+        out.add(
+            1, None, "header",
+            f"the header's origin {out.origin!r} is not the log its checkpoints are signed for "
+            f"({', '.join(sorted(origins))})",
+        )  # fmt: skip
     _final(out, lines, trusted)
     # A checkpoint line already reported as bad is not reported missing as well.
     reported = {

@@ -46,6 +46,7 @@ class Analysis:
     events: dict[int, EventLine] = field(default_factory=dict)  # kept events by position
     tree: MerkleTree | None = None  # over the longest gap-free, unchanged prefix
     public_key: Ed25519PublicKey | None = None
+    origin: object = None  # the header's origin, checked against the signed checkpoints
     final: Checkpoint | None = None
     checkpoints_checked: int = 0
 

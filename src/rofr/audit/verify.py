@@ -98,6 +98,10 @@ def _header(out: Analysis, lines: list[Line], pinned_key_id: str | None) -> None
     if header.line != 1:
         out.add(header.line, None, "header", f"the header is at line {header.line}, not line 1")
     fields = header.fields
+    out.origin = fields.get("origin")
+    if set(fields) != {"format", "origin", "public_key", "key_id"}:
+        names = ", ".join(sorted(set(fields) ^ {"format", "origin", "public_key", "key_id"}))
+        out.add(header.line, None, "header", f"the header's fields are wrong ({names})")
     if fields.get("format") != FORMAT:
         out.add(
             header.line, None, "header", f"the format is {fields.get('format')!r}, not {FORMAT}"
