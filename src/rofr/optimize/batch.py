@@ -6,10 +6,11 @@ rules need it.
 2. If every side-rule requirement's flow already obeys its rules, the flow is optimal: done.
 3. Otherwise, take the connected components (requirements linked through shared quotes) that
    hold a violating requirement; the rest of the flow stands, being independent of them.
-   If those components are small enough (``FULL_MILP_PAIRS``), solve one MILP over them with
-   side-rule pairs integer and plain pairs continuous (exact, see ``milp.py``), then re-solve
-   the plain pairs as a flow around the side-rule choices: proven optimal when HiGHS says so.
-4. Larger components are decomposed, which can lose optimality: the violating requirements
+   Solve one MILP over them with side-rule pairs integer and plain requirements merged into
+   classes of twins (same quotes, same costs) with continuous pairs: exact (see ``milp.py``
+   and ``_merge_plain_twins``) and much smaller than the full model. Then re-solve the plain
+   requirements as a flow around the side-rule choices. Proven optimal when HiGHS says so.
+4. If that MILP would still exceed ``FULL_MILP_PAIRS`` pairs, the components are decomposed, which can lose optimality: the violating requirements
    are re-placed by a MILP on the capacity the others leave, the plain requirements of those
    components re-solve their flow around them, and the two steps alternate (``ROUNDS``). The
    plan is marked proven only if it meets the bound of step 1.
@@ -28,7 +29,7 @@ from scipy.sparse.csgraph import connected_components
 
 from rofr.optimize.explain import assemble
 from rofr.optimize.fit import lower_chunk, side_rules
-from rofr.optimize.flow import solve_flow
+from rofr.optimize.flow import solve_flow, twin_classes
 from rofr.optimize.milp import solve_milp
 from rofr.optimize.plan import Plan
 from rofr.optimize.problem import IntArray, Problem, build_problem
@@ -36,7 +37,7 @@ from rofr.values import Quote, Requirement
 
 __all__ = ["FULL_MILP_PAIRS", "ROUNDS", "place_batch", "solve_problem"]
 
-FULL_MILP_PAIRS = 60_000  # components up to this many pairs are solved exactly by one MILP
+FULL_MILP_PAIRS = 60_000  # MILPs up to this many pairs are solved whole (exactly)
 ROUNDS = 3  # alternations of the decomposition
 
 BoolArray = npt.NDArray[np.bool_]
@@ -93,19 +94,17 @@ def solve_problem(
         return flows, True, "min-cost-flow"
     bound = (int(flows.sum()), int(np.dot(flows, p.cost)))
     in_comp = _components_of(p, np.array(bad, dtype=np.int64))
-    comp_pairs = np.nonzero(in_comp[p.pr])[0]
-    comp_reqs = np.nonzero(in_comp)[0]
     everyone = bool(in_comp.all())
-    if len(comp_pairs) <= full_milp_pairs:
+    model_reqs, need = _merge_plain_twins(p, side, in_comp)
+    model_pairs = np.nonzero(np.isin(p.pr, model_reqs))[0]
+    if len(model_pairs) <= full_milp_pairs:
+        integer = side[p.pr[model_pairs]]
         result = solve_milp(
-            p,
-            comp_reqs,
-            comp_pairs,
-            p.cap,
-            integer=side[p.pr[comp_pairs]],
+            p, model_reqs, model_pairs, p.cap, integer=integer, need=need, ruled=side,
             time_limit_s=time_limit_s,
-        )
-        flows[comp_pairs] = result.flows
+        )  # fmt: skip
+        flows[in_comp[p.pr]] = 0
+        flows[model_pairs] = result.flows
         _reflow_plain(p, flows, side, in_comp)
         return flows, result.proven, "milp" if everyone else "mixed"
     # Decomposition: alternate between the violators' MILP and the plain requirements' flow.
@@ -131,6 +130,18 @@ def solve_problem(
     if not all(_obeys(p, flows, i) for i in bad):
         raise AssertionError("decomposition left a side rule broken")  # pragma: no cover
     return flows, _score(p, flows) == (-bound[0], bound[1]), "mixed"
+
+
+def _merge_plain_twins(p: Problem, side: BoolArray, region: BoolArray) -> tuple[IntArray, IntArray]:
+    """The MILP's requirements: side-rule ones as they are, plain ones merged into one node
+    per class of twins (same quotes, same costs) needing the class's total. Exact: for fixed
+    side-rule choices the plain part is a flow, and merging twins is exact for a flow."""
+    plain = region & ~side
+    bounds = np.searchsorted(p.pr, np.arange(len(p.reqs) + 1)).tolist()
+    need = np.where(side & region, p.rem, 0)
+    for group in twin_classes(np.where(plain, p.rem, 0), bounds, p.pq, p.cost):
+        need[group[0]] = int(p.rem[group].sum())
+    return np.nonzero(need > 0)[0], need
 
 
 def _score(p: Problem, flows: IntArray) -> tuple[int, int]:

@@ -16,7 +16,7 @@ from ortools.graph.python import min_cost_flow
 
 from rofr.optimize.problem import IntArray
 
-__all__ = ["solve_flow"]
+__all__ = ["solve_flow", "twin_classes"]
 
 
 def solve_flow(
@@ -44,13 +44,7 @@ def solve_flow(
         return flows
     sub_pr, sub_pq, sub_cost = pr[use], pq[use], cost[use]
     bounds = np.searchsorted(sub_pr, np.arange(len(rem) + 1)).tolist()
-    classes: dict[bytes, list[int]] = {}
-    for i, need in enumerate(rem.tolist()):
-        lo, hi = bounds[i], bounds[i + 1]
-        if need > 0 and hi > lo:
-            key = sub_pq[lo:hi].tobytes() + sub_cost[lo:hi].tobytes()
-            classes.setdefault(key, []).append(i)
-    members = list(classes.values())
+    members = twin_classes(rem, bounds, sub_pq, sub_cost)
     reps = np.array([m[0] for m in members], dtype=np.int64)
     supply = np.array([int(rem[m].sum()) for m in members], dtype=np.int64)
     starts = np.array([bounds[i] for i in reps], dtype=np.int64)
@@ -68,6 +62,17 @@ def solve_flow(
         else:
             _share(flows, use, bounds, group, got, sub_cost[lo : lo + size], rem)
     return flows
+
+
+def twin_classes(rem: IntArray, bounds: list[int], pq: IntArray, cost: IntArray) -> list[list[int]]:
+    """Group requirements (with something to place and some pair) that see the same quotes
+    at the same costs; requirement ``i``'s pairs are ``bounds[i]:bounds[i + 1]``."""
+    classes: dict[bytes, list[int]] = {}
+    for i, need in enumerate(rem.tolist()):
+        lo, hi = bounds[i], bounds[i + 1]
+        if need > 0 and hi > lo:
+            classes.setdefault(pq[lo:hi].tobytes() + cost[lo:hi].tobytes(), []).append(i)
+    return list(classes.values())
 
 
 def _share(

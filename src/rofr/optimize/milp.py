@@ -7,7 +7,8 @@ nothing on one quote) and 1 otherwise. A min-chunk requirement gets a 0/1 ``y[p]
 (``x <= ub * z``, ``sum z <= K``). Rows: requirement totals and quote capacities.
 
 The objective is lexicographic, solved in two phases: maximise GPUs placed, then fix that
-count and minimise cost (integer, so an absolute gap under 1 proves optimality).
+count and minimise cost. Costs are passed in dollars (the integer costs divided by the price
+scale): HiGHS warns about, and is 2-3x slower on, objective coefficients near 1e8.
 """
 
 from __future__ import annotations
@@ -56,6 +57,8 @@ def solve_milp(
     cap_avail: IntArray,
     *,
     integer: npt.NDArray[np.bool_] | None = None,
+    need: IntArray | None = None,
+    ruled: npt.NDArray[np.bool_] | None = None,
     exact: bool = True,
     time_limit_s: float | None = None,
 ) -> MilpResult:
@@ -65,12 +68,17 @@ def solve_milp(
     Pairs whose ``integer`` flag is False (those of plain requirements) are continuous: for
     any fixed choice of the integer ones, the rest is a transportation LP whose optimum is
     integral, so the optimum is unchanged; the caller re-solves them as a flow to get whole
-    GPUs. Their values in the result are then not meaningful."""
+    GPUs. Their values in the result are then not meaningful.
+
+    ``need`` overrides the GPUs each requirement still needs (a merged class of plain twins
+    stands for all of them); only requirements flagged in ``ruled`` (default: all) get their
+    side rules as constraints."""
+    need_of = problem.rem if need is None else need
     n = len(pairs)
     if n == 0:
         return MilpResult(np.zeros(0, dtype=np.int64), True)
     pr, pq = problem.pr[pairs], problem.pq[pairs]
-    rem_p = problem.rem[pr]
+    rem_p = need_of[pr]
     weight = np.ones(n, dtype=np.int64)
     upper = np.minimum(rem_p, cap_avail[pq])
     rows = _Rows()
@@ -79,17 +87,20 @@ def solve_milp(
     starts = np.searchsorted(pr, reqs)
     ends = np.searchsorted(pr, reqs, side="right")
     for i, lo_p, hi_p in zip(reqs.tolist(), starts.tolist(), ends.tolist(), strict=True):
-        req, need = problem.reqs[i], int(problem.rem[i])
+        req, gpus = problem.reqs[i], int(need_of[i])
         own = list(range(lo_p, hi_p))
         if not own:
             continue
-        if not req.splittable and need > 1:
-            weight[own] = need
-            upper[own] = (cap_avail[pq[own]] >= need).astype(np.int64)
+        if ruled is not None and not ruled[i]:
+            rows.add(own, [1.0] * len(own), -_INF, float(gpus))
+            continue
+        if not req.splittable and gpus > 1:
+            weight[own] = gpus
+            upper[own] = (cap_avail[pq[own]] >= gpus).astype(np.int64)
             rows.add(own, [1.0] * len(own), -_INF, 1.0)
             continue
-        rows.add(own, [1.0] * len(own), -_INF, float(need))
-        lb = lower_chunk(req, need)
+        rows.add(own, [1.0] * len(own), -_INF, float(gpus))
+        lb = lower_chunk(req, gpus)
         if lb > 1:
             for p in own:
                 y = n + extra
@@ -117,7 +128,7 @@ def solve_milp(
     h.setOptionValue("output_flag", False)
     h.setOptionValue("threads", 1)
     h.setOptionValue("mip_rel_gap", 0.0 if exact else 1e-6)
-    h.setOptionValue("mip_abs_gap", 0.5)
+    h.setOptionValue("mip_abs_gap", 0.5 / problem.scale)
     if time_limit_s is not None:
         h.setOptionValue("time_limit", float(time_limit_s))
     total_cols = n + extra
@@ -137,9 +148,9 @@ def solve_milp(
     proven = h.getModelStatus() == highspy.HighsModelStatus.kOptimal
     first = _values(h, kinds)
     placed = round(float(np.dot(weight, first[:n])))
-    # Phase 2: keep the GPU count, minimise integer cost.
+    # Phase 2: keep the GPU count, minimise cost (gap 0 when exact: proven optimal).
     h.addRow(float(placed), _INF, n, cols, weight.astype(float))
-    h.changeColsCost(n, cols, (problem.cost[pairs] * weight).astype(float))
+    h.changeColsCost(n, cols, (problem.cost[pairs] * weight).astype(float) / problem.scale)
     h.setSolution(total_cols, np.arange(total_cols, dtype=np.int32), first)
     h.run()
     proven = proven and h.getModelStatus() == highspy.HighsModelStatus.kOptimal
