@@ -26,6 +26,7 @@ __all__ = [
     "RecordQuotes",
     "RefuseReservation",
     "Rejected",
+    "ReportRevenue",
     "RespondToOffer",
     "RevokeWaiver",
     "SubmitRequirement",
@@ -158,3 +159,17 @@ class ConfirmTrigger(Command):
 
     name: str
     by: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReportRevenue(Command):
+    """A revenue-share payer reports its revenue for a period (``YYYY-Qn`` or ``YYYY-MM``).
+
+    A second report for the same period is refused unless ``correction`` is set; a correction
+    replaces the earlier figure (the ledger uses the latest report of each period).
+    """
+
+    period: str
+    amount: Decimal
+    by: str
+    correction: bool = False

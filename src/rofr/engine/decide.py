@@ -36,6 +36,7 @@ from rofr.engine.governance import (
     grant_waiver,
     revoke_waiver,
 )
+from rofr.engine.revenue import report_revenue
 from rofr.engine.rules import screen
 from rofr.engine.state import RequirementState, State
 from rofr.engine.terms import check_acceptance
@@ -412,4 +413,5 @@ _HANDLERS: dict[type[cmd.Command], Handler] = {
     cmd.RevokeWaiver: revoke_waiver,
     cmd.DeclareTrigger: declare_trigger,
     cmd.ConfirmTrigger: confirm_trigger,
+    cmd.ReportRevenue: report_revenue,
 }

@@ -39,6 +39,7 @@ __all__ = [
     "ReservationCancelled",
     "ReservationRefused",
     "ReservationRequested",
+    "RevenueReported",
     "RightRevived",
     "ShortfallRecorded",
     "TriggerConfirmed",
@@ -416,6 +417,25 @@ class TriggerTookEffect(_TriggerEvent):
     kind: ClassVar[str] = "TriggerTookEffect"
 
 
+# --- revenue reports (read by the ledger; the broker's decisions do not depend on them) ------
+
+
+@dataclass(frozen=True, slots=True)
+class RevenueReported(Event):
+    """``by`` (a revenue-share payer) reported ``amount`` of revenue for ``period``
+    (``YYYY-Qn`` or ``YYYY-MM``); ``correction`` replaces an earlier report of that period."""
+
+    period: str
+    amount: Decimal
+    by: str
+    correction: bool = False
+    kind: ClassVar[str] = "RevenueReported"
+
+    @property
+    def stream(self) -> str:
+        return f"revenue:{self.by}"
+
+
 ALL_EVENTS: dict[str, type[Event]] = {
     cls.kind: cls
     for cls in (
@@ -446,5 +466,6 @@ ALL_EVENTS: dict[str, type[Event]] = {
         TriggerDeclared,
         TriggerConfirmed,
         TriggerTookEffect,
+        RevenueReported,
     )
 }

@@ -129,6 +129,7 @@ class State:
     waivers: immutables.Map[str, WaiverState] = immutables.Map()
     triggers: immutables.Map[str, TriggerState] = immutables.Map()
     streams: immutables.Map[str, int] = immutables.Map()  # stream -> version
+    revenue: tuple[ev.RevenueReported, ...] = ()  # every revenue report, corrections included
 
     def stream_version(self, stream: str) -> int:
         """Events recorded on ``stream`` so far (the expected version for the next append)."""
@@ -304,6 +305,10 @@ def _trigger_effective(state: State, e: ev.TriggerTookEffect) -> State:
     return replace(state, triggers=state.triggers.set(e.name, ts))
 
 
+def _revenue_reported(state: State, e: ev.RevenueReported) -> State:
+    return replace(state, revenue=(*state.revenue, e))
+
+
 _HANDLERS: dict[type[ev.Event], Any] = {
     ev.RequirementSubmitted: _submitted,
     ev.RequirementScreened: _screened,
@@ -332,4 +337,5 @@ _HANDLERS: dict[type[ev.Event], Any] = {
     ev.TriggerDeclared: _trigger_declared,
     ev.TriggerConfirmed: _trigger_confirmed,
     ev.TriggerTookEffect: _trigger_effective,
+    ev.RevenueReported: _revenue_reported,
 }
