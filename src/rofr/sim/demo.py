@@ -48,7 +48,7 @@ def demo_requirements(seed: int = 7) -> list[tuple[datetime, Requirement]]:
         if kind_roll < 0.5:  # a training run: large, new, H100 or GB200
             sku = rng.choice([("H100",), ("GB200",), ("H100", "H200")])
             req = dict(
-                gpus=rng.choice([512, 1024, 2048, 4096, 8192]),
+                gpus=rng.choice([1024, 4096, 8192, 16384, 24576]),
                 skus=sku,
                 workload_class="training",
                 product_surface=None,

@@ -46,6 +46,9 @@ class Driver:
     holders: Mapping[str, HolderBehaviour] = field(default_factory=dict)
     holder_ports: Mapping[str, ProviderPort] = field(default_factory=dict)
     rejections: list[Rejection] = field(default_factory=list)
+    # When a list, every command the loop executes is appended with its time, so a run can be
+    # replayed command for command through another broker (the equivalence test does that).
+    executed: list[tuple[datetime, cmd.Command]] | None = None
     _heap: list[tuple[datetime, int, int, object]] = field(default_factory=list)
     _seq: int = 0
 
@@ -74,12 +77,15 @@ class Driver:
             if at > self.clock.now:
                 self.clock.set(at)
             if kind == _DEADLINE:
-                req_id, timer_id = item  # type: ignore[misc]
+                assert isinstance(item, tuple)
+                req_id, timer_id = str(item[0]), str(item[1])
                 rs = self.broker.state.requirements.get(req_id)
                 if rs is None or rs.timer(timer_id) is None:
                     continue  # answered or cancelled before it came due
                 item = cmd.FireDeadline(req_id, timer_id)
             assert isinstance(item, cmd.Command)
+            if self.executed is not None:
+                self.executed.append((self.clock.now, item))
             try:
                 self.broker.execute(item, self.clock.now)
             except Rejected as exc:
