@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rofr.optimize import Plan, effective_price, place_batch, place_one, unfit_reason
+from rofr.optimize.problem import build_problem
 from rofr.values import Quote, Requirement
 
 NOW = datetime(2026, 3, 1, tzinfo=UTC)
@@ -219,3 +220,22 @@ def test_same_plan_for_any_input_order(
     rnd.shuffle(qs)
     shuffled = place_batch(reqs, qs, dict(reversed(list(eligible.items()))), NOW)
     assert first == again == shuffled
+
+
+@settings(max_examples=80, deadline=None)
+@given(instances())
+def test_vectorised_pairs_agree_with_scalar_rules(
+    case: tuple[list[Requirement], list[Quote], dict],  # type: ignore[type-arg]
+) -> None:
+    reqs, qs, extra = case
+    eligible = extra["eligible"]
+    p = build_problem(reqs, qs, eligible, NOW)
+    built = set(zip(p.pr.tolist(), p.pq.tolist(), strict=True))
+    expected = {
+        (i, j)
+        for i, r in enumerate(p.reqs)
+        for j, q in enumerate(p.quotes)
+        if unfit_reason(r, q, eligible.get(r.id), NOW) is None
+    }
+    assert built == expected
+    assert list(zip(p.pr.tolist(), p.pq.tolist(), strict=True)) == sorted(built)

@@ -18,13 +18,9 @@ from decimal import Decimal
 from itertools import combinations
 from math import comb
 
-import numpy as np
-
 from rofr.optimize.explain import assemble
 from rofr.optimize.fit import effective_price, lower_chunk, unfit_reason
-from rofr.optimize.milp import solve_milp
 from rofr.optimize.plan import Plan
-from rofr.optimize.problem import build_problem
 from rofr.values import Quote, Requirement
 
 __all__ = ["place_one"]
@@ -129,6 +125,13 @@ def _tiny_milp(
     eligible: frozenset[str] | None,
     now: datetime,
 ) -> dict[int, int]:
+    # numpy and HiGHS load only when a side rule needs the MILP: the engine imports this
+    # module on every start, and most plans never get here.
+    import numpy as np
+
+    from rofr.optimize.milp import solve_milp
+    from rofr.optimize.problem import build_problem
+
     problem = build_problem([req], qs, {req.id: eligible}, now, {req.id: remaining})
     pairs = np.arange(len(problem.pr), dtype=np.int64)
     result = solve_milp(problem, np.array([0], dtype=np.int64), pairs, problem.cap)
