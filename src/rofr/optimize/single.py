@@ -95,6 +95,8 @@ def _search(
 ) -> dict[int, int] | None:
     """Best plan over every feasible support, or None if there are too many supports."""
     lb = lower_chunk(req, need)
+    if lb == 1 and req.max_providers is not None:
+        return _best_providers(req, qs, fit, need, req.max_providers)
     cand = [j for j in fit if qs[j].gpus >= lb]
     largest = min(len(cand), need // lb)
     if sum(comb(len(cand), k) for k in range(largest + 1)) > _MAX_SUBSETS:
@@ -108,14 +110,35 @@ def _search(
                 continue
             placed = _greedy(qs, support, min(need, sum(qs[j].gpus for j in support)), lb)
             gpus = sum(placed.values())
-            cost = sum(
-                (effective_price(qs[j], None) * g * req.duration_hours for j, g in placed.items()),
-                Decimal(0),
-            )
+            cost = _cost(req, qs, placed)
             # Most GPUs, then least cost; the first support found wins ties (deterministic).
             if gpus > best_key[0] or (gpus == best_key[0] and cost < best_key[1]):
                 best, best_key = placed, (gpus, cost)
     return best
+
+
+def _best_providers(
+    req: Requirement, qs: Sequence[Quote], fit: Sequence[int], need: int, most: int
+) -> dict[int, int]:
+    """Only max_providers binds: for a fixed set of providers cheapest first is optimal, so
+    try every set of ``most`` providers (fewer cannot do better: adding one never hurts)."""
+    providers = sorted({qs[j].provider for j in fit})
+    best: dict[int, int] = {}
+    best_key = (0, Decimal(0))
+    for chosen in combinations(providers, min(most, len(providers))):
+        picked = _greedy(qs, [j for j in fit if qs[j].provider in chosen], need, 0)
+        gpus = sum(picked.values())
+        cost = _cost(req, qs, picked)
+        if gpus > best_key[0] or (gpus == best_key[0] and cost < best_key[1]):
+            best, best_key = picked, (gpus, cost)
+    return best
+
+
+def _cost(req: Requirement, qs: Sequence[Quote], picked: dict[int, int]) -> Decimal:
+    return sum(
+        (effective_price(qs[j], None) * g * req.duration_hours for j, g in picked.items()),
+        Decimal(0),
+    )
 
 
 def _tiny_milp(
