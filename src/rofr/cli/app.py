@@ -38,7 +38,7 @@ class UserError(click.ClickException):
     exit_code = 2
 
     def show(self, file: Any = None) -> None:
-        err_console.print(f"[bold red]error:[/] {escape(self.message)}")
+        err_console.print(f"[bold red]error:[/] {escape(self.message)}", soft_wrap=True)
 
 
 def user_errors(fn: F) -> F:
@@ -50,10 +50,10 @@ def user_errors(fn: F) -> F:
             return fn(*args, **kwargs)
         except Rejected as exc:
             field = f" (field: {exc.field})" if exc.field else ""
-            raise UserError(escape(f"{exc}{field} [{exc.code}]")) from None
+            raise UserError(f"{exc}{field} [{exc.code}]") from None
         except InputErrors as exc:
             for e in exc.errors[1:]:
-                err_console.print(f"[bold red]error:[/] {e}")
+                err_console.print(f"[bold red]error:[/] {escape(str(e))}", soft_wrap=True)
             raise UserError(str(exc.errors[0])) from None
         except SchemaError as exc:
             raise UserError(str(exc)) from None

@@ -47,7 +47,7 @@ def last_reason(events: Iterable[ev.Event]) -> str:
     """The most telling reason among a requirement's events."""
     reason = ""
     for e in events:
-        if isinstance(e, ev.RequirementScreened) or isinstance(e, ev.OfferDeclined):
+        if isinstance(e, ev.RequirementScreened | ev.OfferDeclined):
             reason = e.reason
         elif isinstance(e, ev.OfferAccepted):
             reason = f"holder accepted {e.gpus} GPUs at {e.unit_price}"

@@ -20,7 +20,7 @@ class RequirementSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     id: Ident
-    buyer: Ident | None = Field(None, description="defaults to the contract's buyer")
+    buyer: Ident | None = Field(default=None, description="defaults to the contract's buyer")
     skus: Annotated[tuple[str, ...], Field(min_length=1)]
     gpus: Annotated[int, Field(gt=0)]
     earliest_start: UtcDateTime

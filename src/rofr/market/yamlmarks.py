@@ -18,15 +18,20 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from rofr.inputs import InputError as Located_
+from rofr.inputs import InputErrors
+
 __all__ = ["InputError", "load_yaml_model"]
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
-class InputError(ValueError):
+class InputError(InputErrors):
     """A hand-written input file is wrong. ``str()`` is one line: ``file:line:col: field: message``.
 
-    ``line`` and ``column`` are 1-based, as editors show them.
+    ``line`` and ``column`` are 1-based, as editors show them. It is an ``InputErrors`` (the
+    package-wide error for user files) with exactly one entry, so every caller that reports
+    user mistakes (the CLI, the API) handles it the same way.
     """
 
     def __init__(self, file: str, line: int, column: int, field: str, message: str) -> None:
@@ -35,7 +40,7 @@ class InputError(ValueError):
         self.column = column
         self.field = field
         self.message = message
-        super().__init__(f"{file}:{line}:{column}: {field}: {message}")
+        super().__init__([Located_(file, line, column, field, message)])
 
 
 class _DecimalLoader(yaml.SafeLoader):

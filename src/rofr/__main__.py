@@ -1,0 +1,5 @@
+"""``python -m rofr`` runs the command."""
+
+from rofr.cli import main
+
+main()
