@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from pg_kit import fresh_schema, postgres_param
 from rofr.store import (
     CancelTimer,
     EventStore,
@@ -25,8 +26,12 @@ T0 = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
 HOUR = timedelta(hours=1)
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", postgres_param()])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[EventStore]:
+    if request.param == "postgres":
+        with fresh_schema() as url, open_store(url) as opened:
+            yield opened
+        return
     url = "memory" if request.param == "memory" else str(tmp_path / "log.db")
     with open_store(url) as opened:
         yield opened
@@ -146,7 +151,7 @@ def _fire(store: EventStore, timer: Timer, now: datetime) -> bool:
     return True
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", postgres_param()])
 def two_workers(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> Iterator[tuple[EventStore, EventStore]]:
@@ -154,6 +159,9 @@ def two_workers(
     if request.param == "memory":
         with open_store("memory") as shared:
             yield shared, shared
+    elif request.param == "postgres":
+        with fresh_schema() as url, open_store(url) as one, open_store(url) as two:
+            yield one, two
     else:
         path = tmp_path / "log.db"
         with SqliteStore(path) as one, SqliteStore(path) as two:
