@@ -21,6 +21,8 @@ from rofr.engine.flow import (
     clause_of,
     close_unmet,
     first_look_lines,
+    fr_running,
+    match_lines,
     maybe_fulfilled,
     place_on_quotes,
     request_quotes,
@@ -343,9 +345,7 @@ def _quotes(out: Out, c: cmd.RecordQuotes) -> None:
         )
     )
     rs = out.req(rs.requirement.id)
-    if purpose == "match":
-        from rofr.engine.flow import match_lines
-
+    if purpose == "match" and fr_running(out.state, rs, out.now):
         send_offer(out, rs, match_lines(out, rs), "match: the holder may take the best rival terms")
     else:
         place_on_quotes(out, rs.requirement.id)

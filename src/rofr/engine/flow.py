@@ -7,15 +7,15 @@ so later steps of the same decision see the earlier ones. Nothing here does I/O.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from rofr.contract import FirstRefusal
 from rofr.engine import events as ev
 from rofr.engine.placing import plan_single
-from rofr.engine.rules import eligibility
+from rofr.engine.rules import clause_runs, eligibility
 from rofr.engine.state import RequirementState, State, evolve
-from rofr.values import Basis, Placement, canonical_bytes
+from rofr.values import Basis, Placement, Quote, canonical_bytes
 
 __all__ = ["RETRY_AFTER", "Out", "close_unmet", "place_on_quotes", "send_offer", "to_market"]
 
@@ -48,6 +48,27 @@ def clause_of(state: State, rs: RequirementState) -> FirstRefusal:
     clause = state.version_of(rs).clause(rs.clause_id)
     assert isinstance(clause, FirstRefusal)
     return clause
+
+
+def fr_running(state: State, rs: RequirementState, at: datetime) -> bool:
+    """Whether the requirement's first refusal clause still applies at ``at``: a trigger that
+    ends it (or the end of its period) stops offers and revivals from then on (invariant 6)."""
+    return rs.clause_id is not None and clause_runs(state, clause_of(state, rs), at)
+
+
+def available_quotes(rs: RequirementState) -> tuple[Quote, ...]:
+    """The recorded quotes less the GPUs this requirement already holds or reserves on them.
+
+    Match mode re-plans on the same book after a refusal or a partial acceptance; without
+    this a quote would be counted again for GPUs it has already given (invariant 4).
+    """
+    used: dict[str, int] = {}
+    for p in (*rs.placed, *rs.pending):
+        if p.quote_id is not None:
+            used[p.quote_id] = used.get(p.quote_id, 0) + p.gpus
+    return tuple(
+        replace(q, gpus=max(0, q.gpus - used[q.id])) if q.id in used else q for q in rs.quotes
+    )
 
 
 def set_timer(out: Out, rs: RequirementState, name: str, due: datetime, purpose: str) -> None:
@@ -156,7 +177,8 @@ def to_market(out: Out, requirement_id: str) -> None:
     if rs.remaining <= 0:
         maybe_fulfilled(out, requirement_id)
         return
-    shown = rs.last_offer if rs.mode == "match" and rs.holder_answer is not None else None
+    matching = rs.mode == "match" and rs.holder_answer is not None
+    shown = rs.last_offer if matching and fr_running(out.state, rs, out.now) else None
     if shown is not None and rs.quotes and all(q.valid_until >= out.now for q in rs.quotes):
         # Match mode: the rivals win exactly the terms the holder saw and did not match.
         place_on_quotes(out, requirement_id)
@@ -195,8 +217,13 @@ def place_on_quotes(out: Out, requirement_id: str) -> None:
     rs = out.req(requirement_id)
     req = rs.requirement
     providers = market_providers(out, rs)
-    plan = plan_single(req, rs.remaining, rs.quotes, providers, out.now)
-    if rs.mode == "match" and rs.holder_answer is not None and rs.last_offer is not None:
+    plan = plan_single(req, rs.remaining, available_quotes(rs), providers, out.now)
+    if (
+        rs.mode == "match"
+        and rs.holder_answer is not None
+        and rs.last_offer is not None
+        and fr_running(out.state, rs, out.now)
+    ):
         changed = [
             q
             for q, _ in plan.allocations
@@ -267,6 +294,8 @@ def record_shortfall(out: Out, requirement_id: str, gpus: int, cause: str) -> No
 def revive(out: Out, requirement_id: str, why: str, *, match_plan: bool = False) -> None:
     """The right revives: cancel what is in flight and ask the holder again."""
     rs = out.req(requirement_id)
+    if not fr_running(out.state, rs, out.now):
+        return  # the clause has ended (trigger or period): nothing left to revive
     assert rs.clause_id is not None
     out.emit(
         ev.RightRevived(
@@ -295,7 +324,7 @@ def revive(out: Out, requirement_id: str, why: str, *, match_plan: bool = False)
 def match_lines(out: Out, rs: RequirementState) -> tuple[ev.OfferLine, ...]:
     """The best rival plan for the remainder, as offer lines (match mode)."""
     rivals = tuple(p for p in market_providers_before_answer(out, rs) if p != rs.holder)
-    plan = plan_single(rs.requirement, rs.remaining, rs.quotes, rivals, out.now)
+    plan = plan_single(rs.requirement, rs.remaining, available_quotes(rs), rivals, out.now)
     lines = tuple(
         ev.OfferLine(
             gpus=n,
@@ -308,7 +337,11 @@ def match_lines(out: Out, rs: RequirementState) -> tuple[ev.OfferLine, ...]:
         )
         for q, n in plan.allocations
     )
-    return lines or first_look_lines(rs, rs.remaining)
+    if plan.shortfall > 0:
+        # No rival quoted the rest: the holder is offered it as in first_look, so that every
+        # GPU the rivals may later win was first put to the holder (invariants 1 and 2).
+        lines += first_look_lines(rs, plan.shortfall)
+    return lines
 
 
 def market_providers_before_answer(out: Out, rs: RequirementState) -> tuple[str, ...]:

@@ -187,7 +187,11 @@ def _screened(state: State, e: ev.RequirementScreened) -> State:
 
 
 def _offer_sent(state: State, e: ev.OfferSent) -> State:
-    new = _req(state, e, status=Status.OFFERED, offer=e, last_offer=e, round=e.round)
+    # An offer supersedes any quote round in flight: its quotes must not be placed while the
+    # holder is deciding (a revival can open an offer while market quotes are awaited).
+    new = _req(
+        state, e, status=Status.OFFERED, offer=e, last_offer=e, round=e.round, quote_purpose=None
+    )
     return replace(new, offers=new.offers.set(e.offer_id, e.requirement_id))
 
 
