@@ -8,6 +8,7 @@ from rofr.engine import commands, events
 from rofr.engine.codec import decode_event, encode_event
 from rofr.engine.commands import Rejected
 from rofr.engine.decide import decide, step
+from rofr.engine.invariants import Violation, check_invariants, final_states_complete
 from rofr.engine.state import FINAL, RequirementState, State, Status, evolve
 
 __all__ = [
@@ -16,12 +17,15 @@ __all__ = [
     "RequirementState",
     "State",
     "Status",
+    "Violation",
+    "check_invariants",
     "commands",
     "decide",
     "decode_event",
     "encode_event",
     "events",
     "evolve",
+    "final_states_complete",
     "replay",
     "step",
 ]
