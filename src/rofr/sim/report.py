@@ -86,11 +86,15 @@ def _fig_bar(runs: Sequence[Compared], key: str, ylabel: str, title: str, scale:
 def _fig_shares(runs: Sequence[Compared], scenario: Scenario) -> str:
     h = scenario.horizon
     fig, axes = plt.subplots(len(runs), 1, figsize=(9, 2.2 * len(runs)), sharex=True, squeeze=False)
+    # One colour per provider in every panel, so panels compare at a glance.
+    everyone = sorted({p.provider for c in runs for p in c.facts.placements})
+    palette = {p: plt.get_cmap("tab10")(i % 10) for i, p in enumerate(everyone)}
     for ax, c in zip(axes[:, 0], runs, strict=True):
         rows = daily_shares(c.facts.placements, h.start, h.end)
         providers = sorted({p for _, by in rows for p in by})
         days = [d for d, _ in rows]
-        ax.stackplot(days, [[by.get(p, 0) for _, by in rows] for p in providers], labels=providers)
+        ax.stackplot(days, [[by.get(p, 0) for _, by in rows] for p in providers], labels=providers,
+                     colors=[palette[p] for p in providers])  # fmt: skip
         ax.set_title(f"{c.run.label}: GPUs in use by provider", fontsize=9)
         ax.legend(loc="upper left", fontsize=7)
     fig.tight_layout()
