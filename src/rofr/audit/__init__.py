@@ -16,18 +16,23 @@ from rofr.audit.checkpoint import (
     verify_checkpoint,
     write_checkpoint,
 )
+from rofr.audit.compliance import ComplianceReport, RequirementEvidence, compliance_report
 from rofr.audit.export import FORMAT, ExportSummary, export_log, leaf_data
 from rofr.audit.proofs import InclusionProof, inclusion_proof_for, verify_inclusion_proof
+from rofr.audit.report_html import report_html
 from rofr.audit.result import Problem, VerifyResult
 from rofr.audit.verify import verify_export
 
 __all__ = [
     "FORMAT",
     "Checkpoint",
+    "ComplianceReport",
     "ExportSummary",
     "InclusionProof",
     "Problem",
+    "RequirementEvidence",
     "VerifyResult",
+    "compliance_report",
     "export_log",
     "inclusion_proof_for",
     "key_id",
@@ -36,6 +41,7 @@ __all__ = [
     "public_key_from_hex",
     "public_key_hex",
     "read_checkpoint",
+    "report_html",
     "sign_checkpoint",
     "verify_checkpoint",
     "verify_export",
