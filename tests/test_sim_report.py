@@ -7,9 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from sim_kit import scenario_text
-
 from rofr.sim.report import FIGURES
+from sim_kit import scenario_text
 
 
 def test_simulate_writes_the_report_with_every_figure(tmp_path: Path) -> None:

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import pytest
-from sim_kit import scenario_text
 
 from rofr.inputs import InputErrors
 from rofr.sim.demand import demand_trace
 from rofr.sim.knobs import KnobError, apply_knobs
 from rofr.sim.scenario import load_scenario
 from rofr.values import Kind
+from sim_kit import scenario_text
 
 GOOD = scenario_text()
 
@@ -99,7 +100,7 @@ def test_the_trace_is_a_function_of_the_seed(tmp_path: Path) -> None:
     a, b, c = demand_trace(sc), demand_trace(sc), demand_trace(sc, seed=99)
     assert a == b
     assert a != c
-    assert all(x[0] <= y[0] for x, y in zip(a, a[1:], strict=False))
+    assert all(x[0] <= y[0] for x, y in itertools.pairwise(a))
     api = [r for _, r in a if r.id.startswith("api-")]
     assert api[-1].gpus > api[0].gpus  # inference grows
     assert {r.kind for _, r in a} == {Kind.NEW}  # renewals come from the run, not the trace

@@ -6,9 +6,9 @@ import math
 from pathlib import Path
 
 import pytest
-from sim_kit import small_scenario
 
 from rofr.sim.sweep import aggregate, grid, ray_available, run_sweep, write_sweep
+from sim_kit import small_scenario
 
 PARAMS = ["version=2025-01-rofr", "holder.ignore_share=0,0.6"]
 
