@@ -46,3 +46,18 @@ def test_a_bad_scenario_is_one_line_and_exit_2(tmp_path: Path) -> None:
                           capture_output=True, text=True, timeout=60)  # fmt: skip
     assert done.returncode == 2
     assert f"{path}:" in done.stderr and "demand.training[0].per_week" in done.stderr
+
+
+def test_sweep_on_ray_without_ray_says_so(tmp_path: Path, monkeypatch: object) -> None:
+    from click.testing import CliRunner
+
+    import rofr.cli.commands
+    import rofr.sim.sweep
+    from rofr.cli.app import cli
+
+    path = tmp_path / "s.yaml"
+    path.write_text(scenario_text(months=1))
+    monkeypatch.setattr(rofr.sim.sweep, "ray_available", lambda: False)  # type: ignore[attr-defined]
+    result = CliRunner().invoke(cli, ["sweep", str(path), "--engine", "ray", "--seeds", "1"])
+    assert result.exit_code == 2
+    assert "ray is not installed" in result.output
