@@ -55,9 +55,11 @@ def log(price: str, start_days: int, region: str, decided_days: int) -> list[ev.
     [
         pytest.param("9.5", 7, "eastus", 2, [], True, id="no-more-favourable"),
         pytest.param("10.5", 7, "eastus", 2, ["unit price"], True, id="dearer-than-shown"),
-        pytest.param("9", 9, "eastus", 2, ["start"], True, id="later-start"),
+        # first_look shows the requirement's window (latest start T+20): inside it is fine
+        pytest.param("9", 9, "eastus", 2, [], True, id="start-inside-the-window-shown"),
+        pytest.param("9", 21, "eastus", 2, ["start"], True, id="start-after-the-window-shown"),
         pytest.param("9", 7, "westus", 2, ["region"], True, id="other-region"),
-        pytest.param("9", 29, "eastus", 30, ["start"], False, id="closed-after-window"),
+        pytest.param("9", 19, "eastus", 30, [], False, id="closed-after-window"),
     ],
 )
 def test_rival_deal_compared_field_by_field(  # type: ignore[no-untyped-def]

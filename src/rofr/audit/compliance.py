@@ -10,8 +10,10 @@ waivers and triggers that applied.
 
 * unit price: the rival's price is at most the price shown (a notice without a price showed
   the requirement uncapped, so any price is within it);
-* start: the rival starts no later than the start shown, or than the moment the holder's right
-  was released if that is later (nobody can start in the past);
+* start: in ``match`` mode the rival starts no later than the start shown, or than the moment
+  the holder's right was released if that is later (nobody can start in the past); in
+  ``first_look`` the holder was shown the requirement's whole window, so any start up to its
+  latest start is within what it saw;
 * region, sku: the one shown, or (when the notice left it open) one the requirement accepts;
 * GPUs: no more than the notice offered.
 """
@@ -165,11 +167,20 @@ def _terms(lines: Sequence[ev.OfferLine]) -> str:
 
 
 def _compare(
-    p: Placement, offer: ev.OfferSent, released: datetime | None, skus: tuple[str, ...]
+    p: Placement,
+    offer: ev.OfferSent,
+    released: datetime | None,
+    skus: tuple[str, ...],
+    latest_start: datetime,
 ) -> tuple[FieldCheck, ...]:
     line = next((ln for ln in offer.lines if ln.provider == p.provider), offer.lines[0])
     price_ok = line.unit_price is None or p.unit_price <= line.unit_price
-    latest_ok_start = max(line.start or p.start, released or p.start)
+    if line.provider is None:
+        # first_look: the holder was shown the requirement itself, whose start window runs to
+        # its latest start; a rival starting inside that window is on terms the holder saw.
+        latest_ok_start = latest_start
+    else:
+        latest_ok_start = max(line.start or p.start, released or p.start)
     return (
         FieldCheck(
             "unit price", f"{p.unit_price}",
@@ -270,11 +281,11 @@ class _Collector:
             if offer is None:  # waived, or placed after the clause ended: nothing was shown
                 r.other_placements.append(p)
                 return
-            skus = self.state.requirements[r.requirement_id].requirement.skus
+            req = self.state.requirements[r.requirement_id].requirement
             released = self.released.get(r.requirement_id)
             r.rival_deals.append(
                 RivalDeal(
-                    p, e.at, offer.offer_id, _compare(p, offer, released, skus),
+                    p, e.at, offer.offer_id, _compare(p, offer, released, req.skus, req.latest_start),
                     self.window_due.get(r.requirement_id),
                 )
             )  # fmt: skip
