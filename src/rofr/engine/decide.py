@@ -17,6 +17,7 @@ from rofr.engine import commands as cmd
 from rofr.engine import events as ev
 from rofr.engine.flow import (
     Out,
+    cancel_pending,
     cancel_timers,
     clause_of,
     close_unmet,
@@ -166,16 +167,7 @@ def _cancel(out: Out, c: cmd.CancelRequirement) -> None:
                 reason=c.reason,
             )
         )
-    for p in rs.pending:
-        out.emit(
-            ev.ReservationCancelled(
-                at=out.now,
-                requirement_id=rs.requirement.id,
-                placement_id=p.id,
-                provider=p.provider,
-                reason=c.reason,
-            )
-        )
+    cancel_pending(out, rs.requirement.id, c.reason)
     cancel_timers(out, rs.requirement.id)
     out.emit(
         ev.RequirementCancelled(
@@ -351,13 +343,20 @@ def _quotes(out: Out, c: cmd.RecordQuotes) -> None:
         place_on_quotes(out, rs.requirement.id)
 
 
-def _confirm(out: Out, c: cmd.ConfirmReservation) -> None:
-    rs = _open(out, c.requirement_id)
-    placement = next((p for p in rs.pending if p.id == c.placement_id), None)
+def _pending(
+    out: Out, requirement_id: str, placement_id: str
+) -> tuple[RequirementState, Placement]:
+    rs = _open(out, requirement_id)
+    placement = next((p for p in rs.pending if p.id == placement_id), None)
     if placement is None:
         raise cmd.Rejected(
-            "unknown_reservation", f"no pending reservation {c.placement_id}", "placement_id"
+            "unknown_reservation", f"no pending reservation {placement_id}", "placement_id"
         )
+    return rs, placement
+
+
+def _confirm(out: Out, c: cmd.ConfirmReservation) -> None:
+    rs, placement = _pending(out, c.requirement_id, c.placement_id)
     out.emit(
         ev.PlacementMade(
             at=out.now,
@@ -372,12 +371,7 @@ def _confirm(out: Out, c: cmd.ConfirmReservation) -> None:
 
 
 def _refuse(out: Out, c: cmd.RefuseReservation) -> None:
-    rs = _open(out, c.requirement_id)
-    placement = next((p for p in rs.pending if p.id == c.placement_id), None)
-    if placement is None:
-        raise cmd.Rejected(
-            "unknown_reservation", f"no pending reservation {c.placement_id}", "placement_id"
-        )
+    rs, placement = _pending(out, c.requirement_id, c.placement_id)
     out.emit(
         ev.ReservationRefused(
             at=out.now,

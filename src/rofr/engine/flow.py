@@ -95,6 +95,20 @@ def cancel_timers(out: Out, requirement_id: str, purposes: set[str] | None = Non
             )
 
 
+def cancel_pending(out: Out, requirement_id: str, reason: str) -> None:
+    """Withdraw every reservation still in flight (the shell cancels them with providers)."""
+    for p in out.req(requirement_id).pending:
+        out.emit(
+            ev.ReservationCancelled(
+                at=out.now,
+                requirement_id=requirement_id,
+                placement_id=p.id,
+                provider=p.provider,
+                reason=reason,
+            )
+        )
+
+
 def first_look_lines(rs: RequirementState, gpus: int) -> tuple[ev.OfferLine, ...]:
     """In ``first_look`` the holder sees the requirement itself, priced at its cap."""
     req = rs.requirement
@@ -302,16 +316,7 @@ def revive(out: Out, requirement_id: str, why: str, *, match_plan: bool = False)
             at=out.now, requirement_id=requirement_id, clause_id=rs.clause_id, reason=why
         )
     )
-    for p in rs.pending:
-        out.emit(
-            ev.ReservationCancelled(
-                at=out.now,
-                requirement_id=requirement_id,
-                placement_id=p.id,
-                provider=p.provider,
-                reason=why,
-            )
-        )
+    cancel_pending(out, requirement_id, why)
     cancel_timers(out, requirement_id, {"post_decline", "retry"})
     rs = out.req(requirement_id)
     if match_plan and rs.mode == "match":
@@ -367,16 +372,7 @@ def close_unmet(out: Out, requirement_id: str, cause: str) -> None:
                 at=out.now, requirement_id=requirement_id, offer_id=rs.offer.offer_id, reason=cause
             )
         )
-    for p in rs.pending:
-        out.emit(
-            ev.ReservationCancelled(
-                at=out.now,
-                requirement_id=requirement_id,
-                placement_id=p.id,
-                provider=p.provider,
-                reason=cause,
-            )
-        )
+    cancel_pending(out, requirement_id, cause)
     cancel_timers(out, requirement_id)
     rs = out.req(requirement_id)
     out.emit(
