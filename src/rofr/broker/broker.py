@@ -156,6 +156,39 @@ class Broker:
                 continue  # fired by someone else meanwhile
         return fired
 
+    def resume(self, now: datetime | None = None) -> int:
+        """Ask the market again for whatever the log says is still awaited; returns how many.
+
+        ``execute`` appends first and asks the market after, so a process that dies in
+        between leaves a requirement waiting for quotes or a reservation answer that nobody
+        will fetch. The service calls this on start and on every tick: the log, not memory,
+        says what is outstanding. Answers are idempotent (a quote round already recorded or
+        a reservation already settled is rejected and ignored), so running it twice, or in
+        two processes, is harmless.
+        """
+        if self.market is None:
+            return 0
+        at = now if now is not None else self.clock()
+        self.catch_up()
+        waiting = [
+            rs for rs in self.state.requirements.values()
+            if not rs.final and (rs.quote_purpose is not None or rs.pending)
+        ]  # fmt: skip
+        asked = 0
+        for rs in waiting:
+            pending = {p.id for p in rs.pending}
+            outstanding: list[ev.Event] = []
+            for row in self.store.read_stream(f"req:{rs.requirement.id}"):
+                e = decode_event(row.type, dict(row.data))
+                if isinstance(e, ev.QuotesRequested) and rs.quote_purpose is not None:
+                    outstanding = [x for x in outstanding if not isinstance(x, ev.QuotesRequested)]
+                    outstanding.append(e)
+                elif isinstance(e, ev.ReservationRequested) and e.placement.id in pending:
+                    outstanding.append(e)
+            self._follow_up(outstanding, at)
+            asked += len(outstanding)
+        return asked
+
     def rows(self, after: int = 0) -> list[StoredEvent]:
         """The stored rows after ``after`` (for ``rofr log``)."""
         return list(self.store.read_all(after=after))

@@ -1,0 +1,186 @@
+"""The FastAPI application: auth, idempotent POSTs, JSON errors, metrics, the lifespan.
+
+``create_app(store_url, clock, market, settings)`` builds one app over one database. The
+lifespan opens the :class:`~rofr.api.service.Service` (one broker per process) and starts its
+timer and outbox loops; the routes live in :mod:`rofr.api.routes`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Header, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from rofr.api.auth import Principal, Role, principal_for
+from rofr.api.errors import ApiError
+from rofr.api.service import Service, Settings
+from rofr.broker import Clock, Market, SystemClock
+from rofr.engine import Rejected
+
+__all__ = ["Caller", "create_app", "idempotent", "require", "service_of"]
+
+
+def service_of(request: Request) -> Service:
+    """The process's service (opened by the lifespan)."""
+    service: Service = request.app.state.service
+    return service
+
+
+def _caller(request: Request, authorization: Annotated[str | None, Header()] = None) -> Principal:
+    if not authorization or not authorization.startswith("Bearer "):
+        raise ApiError(
+            401, "unauthorized", "send `Authorization: Bearer <API key>`", "authorization"
+        )
+    who = principal_for(service_of(request).db, authorization.removeprefix("Bearer ").strip())
+    if who is None:
+        raise ApiError(401, "unauthorized", "unknown or revoked API key", "authorization")
+    return who
+
+
+Caller = Annotated[Principal, Depends(_caller)]
+
+
+def require(who: Principal, *roles: Role) -> None:
+    """403 unless ``who`` has one of ``roles`` (admins always may)."""
+    if who.role != Role.ADMIN and who.role not in roles:
+        allowed = ", ".join(r.value for r in roles) or "admin"
+        raise ApiError(403, "forbidden", f"a {who.role.value} key may not do this ({allowed})")
+
+
+def idempotent(
+    request: Request, who: Principal, body: BaseModel | None, action: Callable[[], tuple[int, Any]]
+) -> Response:
+    """Run a POST once per ``Idempotency-Key``: a replay returns the first answer, and the same
+    key with a different request is a 409. Without the header the POST just runs."""
+    service = service_of(request)
+    key = request.headers.get("idempotency-key")
+    payload = "" if body is None else body.model_dump_json()
+    digest = hashlib.sha256(f"{request.method} {request.url.path}\n{payload}".encode()).hexdigest()
+    if key:
+        found = service.db.find_answer(who.party, key)
+        if found is not None:
+            first_hash, status, text = found
+            if first_hash != digest:
+                raise ApiError(
+                    409, "idempotency_key_reused",
+                    "this Idempotency-Key was used with a different request", "idempotency-key",
+                )  # fmt: skip
+            return JSONResponse(json.loads(text), status, headers={"Idempotent-Replayed": "true"})
+    try:
+        status, content = action()
+        encoded = jsonable_encoder(content)
+    except Rejected as exc:
+        error = ApiError.from_rejected(exc)
+        status, encoded = error.status, error.content()
+    except ApiError as error:
+        status, encoded = error.status, error.content()
+    if key:
+        service.db.keep_answer(who.party, key, digest, status, json.dumps(encoded), service.clock())
+    return JSONResponse(encoded, status)
+
+
+def _install_metrics(app: FastAPI) -> None:
+    registry = CollectorRegistry()
+    requests = Counter(
+        "rofr_http_requests", "HTTP requests", ("method", "route", "status"), registry=registry
+    )
+    latency = Histogram(
+        "rofr_http_request_seconds", "HTTP request latency", ("method", "route"),
+        registry=registry, buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5),
+    )  # fmt: skip
+    head = Gauge("rofr_log_position", "last position of the event log", registry=registry)
+    timers = Gauge("rofr_pending_requirements", "requirements not yet final", registry=registry)
+
+    @app.middleware("http")
+    async def measure(request: Request, call_next: Any) -> Response:
+        started = time.perf_counter()
+        response: Response = await call_next(request)
+        route = request.scope.get("route")
+        name = getattr(route, "path", "unmatched")
+        requests.labels(request.method, name, str(response.status_code)).inc()
+        latency.labels(request.method, name).observe(time.perf_counter() - started)
+        return response
+
+    @app.get("/metrics", include_in_schema=False)
+    def metrics(request: Request) -> Response:
+        service = service_of(request)
+        head.set(service.broker.position)
+        timers.set(sum(1 for rs in service.broker.state.requirements.values() if not rs.final))
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+
+def _install_errors(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def api_error(_: Request, exc: ApiError) -> JSONResponse:
+        return JSONResponse(exc.content(), exc.status)
+
+    @app.exception_handler(Rejected)
+    async def rejected(_: Request, exc: Rejected) -> JSONResponse:
+        error = ApiError.from_rejected(exc)
+        return JSONResponse(error.content(), error.status)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
+        loc = [str(part) for part in first.get("loc", ()) if part != "body"]
+        field = ".".join(loc) or None
+        message = f"{field}: {first.get('msg')}" if field else str(first.get("msg"))
+        return JSONResponse({"code": "invalid", "message": message, "field": field}, 422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return JSONResponse(
+            {"code": code, "message": str(exc.detail), "field": None}, exc.status_code
+        )
+
+
+def create_app(
+    store_url: str,
+    clock: Clock = SystemClock(),  # noqa: B008 - a stateless clock is safe as a default
+    market: Market | None = None,
+    settings: Settings = Settings(),  # noqa: B008 - frozen
+) -> FastAPI:
+    """The rofr HTTP API over the store at ``store_url`` (opened when the app starts)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        service = Service(store_url, clock, market, settings)
+        app.state.service = service
+        service.start()
+        try:
+            yield
+        finally:
+            service.stop()
+
+    from rofr.api import routes_governance  # noqa: F401  (adds its routes)
+    from rofr.api.routes import router
+
+    app = FastAPI(
+        title="rofr",
+        version="1",
+        summary="A contract-aware broker for AI compute capacity",
+        lifespan=lifespan,
+    )
+    _install_errors(app)
+    _install_metrics(app)
+    app.include_router(router)
+    return app

@@ -1,0 +1,114 @@
+"""One broker per process, its lock, and the loops that run beside the requests.
+
+The Broker is not thread-safe (it holds the folded state and a read position), while FastAPI
+runs sync handlers on a thread pool; every command therefore goes through
+:meth:`Service.execute`, which holds one lock. Several *processes* on one database stay
+consistent without talking to each other: the broker catches up from the log before it
+decides, and the store's version check turns a race into a retry (``VersionConflict``).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TypeVar
+
+from rofr.api.outbox import Outbox
+from rofr.api.tables import ServiceDb
+from rofr.broker import Broker, Clock, Market
+from rofr.engine import State
+from rofr.engine import commands as cmd
+from rofr.engine import events as ev
+from rofr.store import EventStore, open_store
+
+__all__ = ["Service", "Settings"]
+
+log = logging.getLogger("rofr.api")
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """How the service runs its background work (milliseconds)."""
+
+    tick_ms: int = 200  # how often due deadlines are fired
+    outbox_ms: int = 200  # how often the outbox reads the log and delivers notices
+    background: bool = True  # run the loops (tests drive them by hand instead)
+    webhook_timeout_s: float = 5.0
+    max_attempts: int = 8  # after this a notice is marked dead (still in the delivery log)
+
+
+class Service:
+    """The broker, its lock, the service tables and the outbox of one server process."""
+
+    def __init__(
+        self, store_url: str, clock: Clock, market: Market | None, settings: Settings
+    ) -> None:
+        self.store_url = store_url
+        self.store: EventStore = open_store(store_url)
+        self.db = ServiceDb(store_url)
+        self.clock = clock
+        self.settings = settings
+        self.broker = Broker(self.store, clock, market)
+        self.lock = threading.Lock()
+        self.outbox = Outbox(self.store, self.db, clock, settings)
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    # --- commands and reads -----------------------------------------------------------------
+
+    def execute(self, command: cmd.Command) -> list[ev.Event]:
+        """Decide and record ``command`` now (serialised with every other command)."""
+        with self.lock:
+            return self.broker.execute(command, self.clock())
+
+    def read(self, fn: Callable[[State], T]) -> T:
+        """Run ``fn`` on the current state, after catching up with other processes."""
+        with self.lock:
+            self.broker.catch_up()
+            return fn(self.broker.state)
+
+    def tick(self, now: datetime | None = None) -> int:
+        """Fire due deadlines and re-ask the market for anything outstanding."""
+        with self.lock:
+            at = now if now is not None else self.clock()
+            fired = self.broker.fire_due(at)
+            self.broker.resume(at)
+            return fired
+
+    # --- background loops -------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the timer loop and the outbox loop (daemon threads)."""
+        if not self.settings.background:
+            return
+        with self.lock:
+            self.broker.resume()
+        for name, period, work in (
+            ("rofr-timers", self.settings.tick_ms, self.tick),
+            ("rofr-outbox", self.settings.outbox_ms, self.outbox.run_once),
+        ):
+            thread = threading.Thread(
+                target=self._loop, args=(period, work), name=name, daemon=True
+            )
+            thread.start()
+            self._threads.append(thread)
+
+    def _loop(self, period_ms: int, work: Callable[[], object]) -> None:
+        while not self._stop.wait(period_ms / 1000):
+            try:
+                work()
+            except Exception:  # a failing round must not kill the loop; the next one retries
+                log.exception("background work failed; retrying next round")
+
+    def stop(self) -> None:
+        """Stop the loops and close the connections."""
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=10)
+        self.outbox.close()
+        self.db.close()
+        self.store.close()

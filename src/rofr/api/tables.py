@@ -1,0 +1,193 @@
+"""The service's tables (keys, idempotency, webhooks, outbox) on SQLite or PostgreSQL.
+
+The tables are created by the store's migrations (``0003_service_tables``), so they live in
+the event log's database. This module holds its own connection (the store's is the log's)
+and writes portable SQL with ``?`` placeholders, turned into ``%s`` for psycopg.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from rofr.store.migrations import migrate_sqlite
+from rofr.values import as_utc
+
+__all__ = ["ApiKeyRow", "Notice", "ServiceDb", "utc_text"]
+
+
+def utc_text(value: datetime) -> str:
+    """Fixed-width ISO 8601 UTC text, so that text order is time order."""
+    return as_utc(value).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKeyRow:
+    """A stored key: who it belongs to and in which role."""
+
+    key_id: str
+    party: str
+    role: str
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """One pending notice of the outbox."""
+
+    position: int
+    party: str
+    event_type: str
+    body: str
+    attempts: int
+
+
+class ServiceDb:
+    """A connection to the service tables in the database at ``url`` (a store URL)."""
+
+    def __init__(self, url: str) -> None:
+        self._lock = threading.RLock()
+        self.postgres = url.startswith(("postgresql://", "postgres://", "postgresql+psycopg://"))
+        if self.postgres:
+            import psycopg
+
+            conninfo = url.replace("postgresql+psycopg://", "postgresql://", 1)
+            self._conn: Any = psycopg.connect(conninfo, autocommit=False)
+        else:
+            path = _sqlite_path(url)
+            self._conn = sqlite3.connect(
+                path, timeout=30.0, isolation_level=None, check_same_thread=False
+            )
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            if path == ":memory:":
+                migrate_sqlite(self._conn)  # an in-memory log has no file to hold the tables
+
+    @contextmanager
+    def transaction(self) -> Iterator[Any]:
+        """A transaction; yields a function ``run(sql, *args) -> rows``."""
+        with self._lock:
+            conn = self._conn
+            if not self.postgres:
+                conn.execute("BEGIN IMMEDIATE")
+
+            def run(sql: str, *args: Any) -> list[tuple[Any, ...]]:
+                if self.postgres:
+                    sql = sql.replace("?", "%s")
+                cur = conn.execute(sql, args)
+                return list(cur.fetchall()) if cur.description else []
+
+            try:
+                yield run
+                conn.execute("COMMIT") if not self.postgres else conn.commit()
+            except BaseException:
+                if self.postgres:
+                    conn.rollback()
+                elif conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+
+    def query(self, sql: str, *args: Any) -> list[tuple[Any, ...]]:
+        """One read in its own short transaction."""
+        with self.transaction() as run:
+            rows: list[tuple[Any, ...]] = run(sql, *args)
+        return rows
+
+    # --- keys ---------------------------------------------------------------------------
+
+    def add_key(self, key_hash: str, key_id: str, party: str, role: str, at: datetime) -> None:
+        """Store a new key's hash."""
+        with self.transaction() as run:
+            run(
+                "INSERT INTO api_keys (key_hash, key_id, party, role, created_at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                key_hash, key_id, party, role, utc_text(at),
+            )  # fmt: skip
+
+    def find_key(self, key_hash: str) -> ApiKeyRow | None:
+        """The live key with this hash, if any."""
+        rows = self.query(
+            "SELECT key_id, party, role FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL",
+            key_hash,
+        )
+        return ApiKeyRow(*rows[0]) if rows else None
+
+    # --- idempotency ----------------------------------------------------------------------
+
+    def find_answer(self, party: str, key: str) -> tuple[str, int, str] | None:
+        """``(request_hash, status, body)`` stored for this key, if any."""
+        rows = self.query(
+            "SELECT request_hash, status, body FROM idempotency WHERE party = ? AND key = ?",
+            party, key,
+        )  # fmt: skip
+        return (str(rows[0][0]), int(rows[0][1]), str(rows[0][2])) if rows else None
+
+    def keep_answer(
+        self, party: str, key: str, request_hash: str, status: int, body: str, at: datetime
+    ) -> None:
+        """Store the first answer for a key (a concurrent first writer wins)."""
+        with self.transaction() as run:
+            run(
+                "INSERT INTO idempotency (party, key, request_hash, status, body, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (party, key) DO NOTHING",
+                party, key, request_hash, status, body, utc_text(at),
+            )  # fmt: skip
+
+    # --- webhooks and the outbox ----------------------------------------------------------
+
+    def set_webhook(self, party: str, url: str, secret: str) -> None:
+        """Register (or replace) a party's webhook."""
+        with self.transaction() as run:
+            run(
+                "INSERT INTO webhooks (party, url, secret) VALUES (?, ?, ?)"
+                " ON CONFLICT (party) DO UPDATE SET url = excluded.url, secret = excluded.secret",
+                party, url, secret,
+            )  # fmt: skip
+
+    def webhook(self, party: str) -> tuple[str, str] | None:
+        """``(url, secret)`` of a party's webhook."""
+        rows = self.query("SELECT url, secret FROM webhooks WHERE party = ?", party)
+        return (str(rows[0][0]), str(rows[0][1])) if rows else None
+
+    def projection_position(self, name: str) -> int:
+        """How far projection ``name`` has read the log."""
+        rows = self.query("SELECT position FROM projections WHERE name = ?", name)
+        return int(rows[0][0]) if rows else 0
+
+    def due_notices(self, now: datetime, limit: int = 100) -> list[Notice]:
+        """Pending notices whose next attempt is due."""
+        rows = self.query(
+            "SELECT position, party, event_type, body, attempts FROM notices"
+            " WHERE state = 'pending' AND next_attempt_at <= ?"
+            " ORDER BY next_attempt_at, position LIMIT ?",
+            utc_text(now), limit,
+        )  # fmt: skip
+        return [Notice(int(r[0]), str(r[1]), str(r[2]), str(r[3]), int(r[4])) for r in rows]
+
+    def deliveries(self, party: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+        """The delivery log, newest first."""
+        where = "" if party is None else " WHERE party = ?"
+        args: tuple[Any, ...] = () if party is None else (party,)
+        rows = self.query(
+            "SELECT position, party, attempt, url, at, http_status, error FROM deliveries"
+            f"{where} ORDER BY at DESC, position DESC LIMIT ?",
+            *args, limit,
+        )  # fmt: skip
+        names = ("position", "party", "attempt", "url", "at", "http_status", "error")
+        return [dict(zip(names, row, strict=True)) for row in rows]
+
+    def close(self) -> None:
+        """Close the connection."""
+        with self._lock:
+            self._conn.close()
+
+
+def _sqlite_path(url: str) -> str:
+    if url in ("memory", "memory://", "sqlite://", "sqlite:///:memory:"):
+        return ":memory:"
+    if url.startswith("sqlite:///"):
+        return url.removeprefix("sqlite:///")
+    return url
