@@ -134,8 +134,9 @@ def _message(err: Any) -> str:
     return msg.removeprefix("Value error, ")
 
 
-def load_yaml_model(source: str | Path, model: type[M], *, text: str | None = None) -> M:
-    """Read a YAML file (or ``text`` named ``source``) and validate it into ``model``."""
+def read_located(source: str | Path, text: str | None = None) -> Located:
+    """Read and parse a YAML file (or ``text`` named ``source``); an unreadable file is an
+    ``InputErrors`` like any other mistake in it."""
     name = str(source)
     if text is None:
         try:
@@ -144,7 +145,12 @@ def load_yaml_model(source: str | Path, model: type[M], *, text: str | None = No
             raise InputErrors(
                 [InputError(name, 1, 1, "", f"cannot read file: {exc.strerror}")]
             ) from None
-    return validate(parse_yaml(text, name), model)
+    return parse_yaml(text, name)
+
+
+def load_yaml_model(source: str | Path, model: type[M], *, text: str | None = None) -> M:
+    """Read a YAML file (or ``text`` named ``source``) and validate it into ``model``."""
+    return validate(read_located(source, text), model)
 
 
 def located_errors(located: Located, problems: Sequence[tuple[Path_, str]]) -> InputErrors:
@@ -152,4 +158,4 @@ def located_errors(located: Located, problems: Sequence[tuple[Path_, str]]) -> I
     return InputErrors([located.error(path, message) for path, message in problems])
 
 
-__all__ += ["dotted", "located_errors"]
+__all__ += ["dotted", "located_errors", "read_located"]

@@ -27,7 +27,7 @@ from rofr.contract.clauses import (
     UtcDateTime,
     Waiver,
 )
-from rofr.inputs import InputErrors, Located, located_errors, parse_yaml, validate
+from rofr.inputs import Located, located_errors, read_located, validate
 
 __all__ = [
     "Contract",
@@ -263,17 +263,7 @@ def parse_contract_data(data: dict[str, Any]) -> Contract:
 
 def load_contract(path: str | Path, *, text: str | None = None) -> Contract:
     """Load and validate a contract file; mistakes raise ``InputErrors`` naming file and line."""
-    name = str(path)
-    if text is None:
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except OSError as exc:
-            from rofr.inputs import InputError
-
-            raise InputErrors(
-                [InputError(name, 1, 1, "", f"cannot read: {exc.strerror}")]
-            ) from None
-    return parse_contract(parse_yaml(text, name))
+    return parse_contract(read_located(path, text))
 
 
 def contract_schema() -> str:

@@ -292,17 +292,9 @@ def _cross_checks(scenario: Scenario) -> list[tuple[tuple[str | int, ...], str]]
 
 def load_scenario(source: str | Path, *, text: str | None = None) -> Scenario:
     """Read and validate a scenario file; raises ``InputErrors`` naming file, line and field."""
-    from rofr.inputs import located_errors, parse_yaml, validate
+    from rofr.inputs import located_errors, read_located, validate
 
-    name = str(source)
-    if text is None:
-        try:
-            text = Path(source).read_text(encoding="utf-8")
-        except OSError as exc:
-            raise InputErrors(
-                [InputError(name, 1, 1, "", f"cannot read file: {exc.strerror}")]
-            ) from None
-    located = parse_yaml(text, name)
+    located = read_located(source, text)
     data: Any = located.data
     if isinstance(data, dict):
         data = {**data, "base_dir": str(Path(source).resolve().parent)}
