@@ -23,6 +23,30 @@ class AcceptedTerms:
     start: datetime
 
 
+def _match_limit(offer: OfferSent, gpus: int, requirement_cap: Decimal | None) -> Decimal | None:
+    """The highest price at which the holder matches ``gpus`` GPUs of a match-mode offer.
+
+    The buyer keeps the cheapest rival lines, so the holder's GPUs displace the dearest ones
+    first (after any part no rival quoted). Matching means meeting the terms of every rival
+    line it displaces, so the price may not exceed the cheapest of those lines.
+    """
+    unquoted = sum(line.gpus for line in offer.lines if line.provider is None)
+    left = gpus - unquoted
+    limit = requirement_cap if left <= 0 else None
+    priced = sorted(
+        (line for line in offer.lines if line.provider is not None),
+        key=lambda line: line.unit_price or Decimal(0),
+        reverse=True,
+    )
+    for line in priced:
+        if left <= 0:
+            break
+        if line.unit_price is not None:
+            limit = line.unit_price if limit is None else min(limit, line.unit_price)
+        left -= line.gpus
+    return limit
+
+
 def check_acceptance(
     rs: RequirementState, offer: OfferSent, c: RespondToOffer, now: datetime
 ) -> AcceptedTerms:
@@ -45,28 +69,23 @@ def check_acceptance(
             f"a partial acceptance must be a multiple of {offer.min_increment} GPUs (got {n})",
             "gpus",
         )
-    best = min(
-        (line for line in offer.lines if line.unit_price is not None),
-        key=lambda line: line.unit_price or Decimal(0),
-        default=None,
-    )
     cap = max(
         (line.unit_price for line in offer.lines if line.unit_price is not None), default=None
     )
-    if c.unit_price is None and cap is None:
+    rival_lines = [line for line in offer.lines if line.provider is not None]
+    limit = _match_limit(offer, n, req.max_unit_price) if rival_lines else None
+    if c.unit_price is None and cap is None and limit is None:
         raise Rejected("price_required", "state the unit price (--price) you accept at", "price")
-    price = c.unit_price if c.unit_price is not None else (cap if cap is not None else Decimal(0))
+    default = limit if limit is not None else cap
+    price = c.unit_price if c.unit_price is not None else (default or Decimal(0))
     if price < 0:
         raise Rejected("bad_price", "price must not be negative", "price")
-    if offer.mode == "match" and best is not None and best.provider is not None:
-        # Matching means meeting the rival terms: no dearer than the rival line it displaces.
-        matched = [
-            line for line in offer.lines if line.unit_price is not None and price <= line.unit_price
-        ]
-        if not matched:
+    if rival_lines:
+        if limit is not None and price > limit:
             raise Rejected(
                 "does_not_match",
-                f"price {price} does not match the rival terms (best rival price {best.unit_price})",
+                f"price {price} does not match the rival terms: {n} GPUs displace rival lines "
+                f"priced down to {limit}, so the holder must offer {limit} or less",
                 "price",
             )
     elif cap is not None and price > cap:
