@@ -68,6 +68,8 @@ class Context:
     db: Path
     now: datetime | None
     inventory: Path | None
+    server: str | None = None  # --server: go through the HTTP API (rofr.cli.service.remote)
+    api_key: str | None = None
 
     def clock(self) -> datetime:
         """``--now`` if given, else the wall clock."""
@@ -125,11 +127,19 @@ def _parse_now(_: click.Context, __: click.Parameter, value: str | None) -> date
     default=None,
     help="Simulated providers for quotes (default: inventory.yaml beside --db).",
 )
+@click.option(
+    "--server",
+    default=None,
+    envvar="ROFR_SERVER",
+    help="A running `rofr serve` URL: submit, offers, respond, status, tick and log use it.",
+)
+@click.option("--api-key", default=None, envvar="ROFR_API_KEY", help="API key for --server.")
 @click.version_option(package_name="rofr")
 @click.pass_context
-def cli(ctx: click.Context, db: Path, now: datetime | None, inventory: Path | None) -> None:
+def cli(ctx: click.Context, db: Path, now: datetime | None, inventory: Path | None,
+        server: str | None, api_key: str | None) -> None:  # fmt: skip
     """rofr: a contract-aware broker for AI compute capacity."""
-    ctx.obj = Context(db=db, now=now, inventory=inventory)
+    ctx.obj = Context(db=db, now=now, inventory=inventory, server=server, api_key=api_key)
 
 
 def main() -> None:

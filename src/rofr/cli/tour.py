@@ -19,6 +19,7 @@ from rofr.cli.render import (
     requirement_detail,
     requirements_table,
 )
+from rofr.cli.service import remote
 from rofr.contract import Version, contract_schema, load_contract
 from rofr.contract.requirement import RequirementBatch, RequirementSpec
 from rofr.engine import commands as cmd
@@ -130,11 +131,13 @@ def submit(ctx: Context, file: Path | None, req_id: str | None, gpus: int | None
            regions: tuple[str, ...], workload: str, surface: str | None, kind: str,
            tags: tuple[str, ...], not_splittable: bool) -> None:  # fmt: skip
     """Submit a requirement (from flags, or every one in --file)."""
-    broker = ctx.broker()
-    contract = broker.state.contract
-    if contract is None:
+    if ctx.server and file is not None:
+        return remote.run(ctx, "submit", specs=list(load_yaml_model(file, RequirementBatch).requirements))
+    broker = None if ctx.server else ctx.broker()
+    contract = broker.state.contract if broker else None
+    if broker and contract is None:
         raise UserError("the log has no contract; run `rofr init DIR` first")
-    buyer = contract.parties.buyer.id
+    buyer = contract.parties.buyer.id if contract else None
     if file is not None:
         specs = list(load_yaml_model(file, RequirementBatch).requirements)
     else:
@@ -151,8 +154,10 @@ def submit(ctx: Context, file: Path | None, req_id: str | None, gpus: int | None
                 kind=Kind(kind), customer_tags=tags, splittable=not not_splittable,
             )
         ]  # fmt: skip
+    if broker is None:
+        return remote.run(ctx, "submit", specs=specs)
     for spec in specs:
-        broker.execute(cmd.SubmitRequirement(spec.to_requirement(buyer)))
+        broker.execute(cmd.SubmitRequirement(spec.to_requirement(buyer or "")))
         rs = broker.state.requirements[spec.id]
         console.print(
             f"{spec.id}: {rs.status.value}"
@@ -170,6 +175,8 @@ def submit(ctx: Context, file: Path | None, req_id: str | None, gpus: int | None
 @user_errors
 def offers(ctx: Context, holder: str | None) -> None:
     """Offers waiting for the holder's answer."""
+    if ctx.server:
+        return remote.run(ctx, "offers")
     broker = ctx.broker(market=False)
     console.print(offers_table(broker.state, ctx.clock(), holder))
 
@@ -190,6 +197,10 @@ def respond(ctx: Context, offer_id: str, answer: str, gpus: int | None, price: s
             region: str | None, sku: str | None, start: str | None, reason: str,
             party: str | None) -> None:  # fmt: skip
     """Answer an offer as its holder: accept all or part, or decline."""
+    if ctx.server:
+        return remote.run(ctx, "respond", offer_id=offer_id, answer=answer, gpus=gpus,
+                          price=_decimal(price, "price"), region=region, sku=sku,
+                          start=parse_time(start) if start else None, reason=reason)  # fmt: skip
     broker = ctx.broker()
     req_id = broker.state.offers.get(offer_id)
     if req_id is None:
@@ -216,6 +227,8 @@ def respond(ctx: Context, offer_id: str, answer: str, gpus: int | None, price: s
 @user_errors
 def tick(ctx: Context) -> None:
     """Fire every deadline that is due now (safe to run any number of times)."""
+    if ctx.server:
+        return remote.run(ctx, "tick")
     broker = ctx.broker()
     fired = broker.fire_due(ctx.clock())
     console.print(f"fired {fired} deadline(s)")
@@ -227,6 +240,8 @@ def tick(ctx: Context) -> None:
 @user_errors
 def status(ctx: Context, requirement_id: str | None) -> None:
     """Where each requirement stands, where its GPUs went, and why."""
+    if ctx.server:
+        return remote.run(ctx, "status", requirement_id=requirement_id)
     broker = ctx.broker(market=False)
     if requirement_id is None:
         reasons = {
@@ -253,6 +268,8 @@ def _events(store: object, requirement_id: str) -> list:  # type: ignore[type-ar
 @user_errors
 def log(ctx: Context, after: int, stream: str | None, as_json: bool) -> None:
     """The event log, in order."""
+    if ctx.server:
+        return remote.run(ctx, "log", after=after, stream=stream, as_json=as_json)
     store = ctx.store()
     for row in store.read_all(after=after):
         if stream is not None and row.stream != stream:
