@@ -31,6 +31,7 @@ from rofr.engine.flow import (
     send_offer,
     set_timer,
     to_market,
+    withdraw_for_clause_end,
 )
 from rofr.engine.governance import (
     amend,
@@ -309,6 +310,10 @@ def _fire(out: Out, c: cmd.FireDeadline) -> None:
         )
     elif timer.purpose == "close":
         close_unmet(out, req_id, "latest start reached with GPUs unplaced")
+    elif timer.purpose == "clause_end" and not fr_running(out.state, rs, out.now):
+        withdraw_for_clause_end(
+            out, req_id, f"first refusal {rs.clause_id} ended at {timer.due:%Y-%m-%d %H:%M}Z"
+        )
 
 
 def _quotes(out: Out, c: cmd.RecordQuotes) -> None:

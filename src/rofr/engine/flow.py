@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from rofr.contract import FirstRefusal
 from rofr.engine import events as ev
 from rofr.engine.placing import plan_single
-from rofr.engine.rules import clause_runs, eligibility
+from rofr.engine.rules import clause_end, clause_runs, eligibility
 from rofr.engine.state import RequirementState, State, evolve
 from rofr.values import Basis, Placement, Quote, canonical_bytes
 
@@ -154,6 +154,24 @@ def send_offer(out: Out, rs: RequirementState, lines: tuple[ev.OfferLine, ...], 
         )
     )
     set_timer(out, out.req(rs.requirement.id), f"offer-{round_}", deadline, "offer")
+    ends = [t for t in (clause.end, clause_end(out.state, clause)) if t is not None]
+    if ends and out.now < min(ends) < deadline:
+        # The clause stops applying inside the window: the offer is withdrawn at that moment.
+        set_timer(out, out.req(rs.requirement.id), f"clause-end-{round_}", min(ends), "clause_end")
+
+
+def withdraw_for_clause_end(out: Out, requirement_id: str, why: str) -> None:
+    """The first refusal no longer applies: close the open offer and go to the market."""
+    rs = out.req(requirement_id)
+    if rs.offer is None:
+        return
+    out.emit(
+        ev.OfferWithdrawn(
+            at=out.now, requirement_id=requirement_id, offer_id=rs.offer.offer_id, reason=why
+        )
+    )
+    cancel_timers(out, requirement_id, {"offer", "post_decline"})
+    to_market(out, requirement_id)
 
 
 def market_providers(out: Out, rs: RequirementState) -> tuple[str, ...]:

@@ -7,7 +7,7 @@ from pydantic import ValidationError
 from rofr.contract import Exclusivity, FirstRefusal, Version, Waiver
 from rofr.engine import commands as cmd
 from rofr.engine import events as ev
-from rofr.engine.flow import Out, cancel_timers, to_market
+from rofr.engine.flow import Out, set_timer, withdraw_for_clause_end
 
 __all__ = ["amend", "confirm_trigger", "declare_trigger", "grant_waiver", "revoke_waiver"]
 
@@ -129,10 +129,9 @@ def _take_effect(out: Out, name: str, effective_at: object, version: Version) ->
     assert isinstance(effective_at, datetime)
     ends = tuple(cl.id for cl in version.clauses if name in cl.ends_on)
     out.emit(ev.TriggerTookEffect(at=out.now, name=name, effective_at=effective_at, ends=ends))
-    if effective_at > out.now:
-        return  # future effect: decisions from then on see it through clause_runs
-    # Open offers under a first refusal that this trigger ends are withdrawn: the clause no
-    # longer applies, so the requirement goes to the market. Earlier decisions stand.
+    # Open offers under a first refusal that this trigger ends are withdrawn once it takes
+    # effect: now, or (for a future effective time) by a deadline set for that moment.
+    # Earlier decisions stand.
     contract = out.state.contract
     assert contract is not None
     for rs in list(out.state.requirements.values()):
@@ -141,14 +140,9 @@ def _take_effect(out: Out, name: str, effective_at: object, version: Version) ->
         clause = contract.version(rs.version_id).clause(rs.clause_id)
         if name not in clause.ends_on:
             continue
-        req_id = rs.requirement.id
-        out.emit(
-            ev.OfferWithdrawn(
-                at=out.now,
-                requirement_id=req_id,
-                offer_id=rs.offer.offer_id,
-                reason=f"first refusal {clause.id} ended by trigger {name}",
+        if effective_at > out.now:
+            set_timer(out, rs, f"clause-end-{rs.round}", effective_at, "clause_end")
+        else:
+            withdraw_for_clause_end(
+                out, rs.requirement.id, f"first refusal {clause.id} ended by trigger {name}"
             )
-        )
-        cancel_timers(out, req_id, {"offer", "post_decline"})
-        to_market(out, req_id)
