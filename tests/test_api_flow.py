@@ -1,0 +1,131 @@
+"""The service end to end in-process: idempotency, errors, deadlines, the outbox, metrics."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import threading
+from collections.abc import Iterator
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from api_kit import Api, running_api, spec
+
+from rofr.api import sign
+from rofr.store import open_store, verify_chain
+
+
+@pytest.fixture
+def api(tmp_path: Path) -> Iterator[Api]:
+    yield from running_api(tmp_path / "rofr.db")
+
+
+def test_replayed_post_returns_the_first_answer_and_a_changed_body_is_409(api: Api) -> None:
+    first = api.post("buyer", "/v1/requirements", spec("r1"), **{"Idempotency-Key": "k1"})
+    again = api.post("buyer", "/v1/requirements", spec("r1"), **{"Idempotency-Key": "k1"})
+    other = api.post("buyer", "/v1/requirements", spec("r1", 8), **{"Idempotency-Key": "k1"})
+    assert (first.status_code, again.status_code, other.status_code) == (201, 201, 409)
+    assert again.json() == first.json()
+    assert again.headers["idempotent-replayed"] == "true"
+    assert other.json()["code"] == "idempotency_key_reused"
+    # The replay recorded nothing: one submission in the log.
+    rows = api.get("auditor", "/v1/events").json()
+    assert sum(r["type"] == "RequirementSubmitted" for r in rows) == 1
+
+
+@pytest.mark.parametrize(
+    ("role", "path", "body", "status", "code", "field"),
+    [
+        ("buyer", "/v1/requirements", spec("bad", -1), 422, "invalid", "gpus"),
+        ("buyer", "/v1/requirements", {**spec("x"), "extra": 1}, 422, "invalid", "extra"),
+        ("buyer", "/v1/requirements", spec("r1"), 409, "duplicate_requirement", "id"),
+        ("holder", "/v1/offers/r1/offer-1/accept", {"gpus": 7}, 422, "below_increment", "gpus"),
+        ("holder", "/v1/offers/r1/offer-1/accept", {"gpus": 800}, 422, "too_many", "gpus"),
+        ("holder", "/v1/offers/nope/accept", {}, 404, "unknown_offer", None),
+        ("buyer", "/v1/requirements/nope/cancel", {}, 404, "unknown_requirement", None),
+    ],
+    ids=["negative", "extra-field", "duplicate", "increment", "too-many", "no-offer", "no-req"],
+)
+def test_errors_are_json_with_code_and_field(
+    api: Api, role: str, path: str, body: Any, status: int, code: str, field: str | None
+) -> None:
+    assert api.post("buyer", "/v1/requirements", spec("r1")).status_code == 201
+    answer = api.post(role, path, body)
+    assert answer.status_code == status, answer.text
+    assert answer.json()["code"] == code
+    assert answer.json()["field"] == field
+
+
+def test_expired_window_fires_once_and_the_market_places_the_rest(api: Api) -> None:
+    assert api.post("buyer", "/v1/requirements", spec("r1")).status_code == 201
+    assert api.post("admin", "/v1/tick").json() == {"fired": 0}
+    api.clock.set(api.clock() + timedelta(days=10))
+    assert api.post("admin", "/v1/tick").json()["fired"] >= 1
+    assert api.post("admin", "/v1/tick").json() == {"fired": 0}
+    view = api.get("buyer", "/v1/requirements/r1").json()
+    types = [e["type"] for e in view["events"]]
+    assert types.count("DeadlineReached") == len({e["data"]["timer_id"] for e in view["events"]
+                                                  if e["type"] == "DeadlineReached"})  # fmt: skip
+    assert "OfferDeclined" in types  # deemed decline
+    assert view["status"] in ("fulfilled", "shortfall")
+
+
+class _Hook(BaseHTTPRequestHandler):
+    received: list[tuple[dict[str, str], bytes]] = []
+    fail_first = True
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        if _Hook.fail_first:
+            _Hook.fail_first = False
+            self.send_response(503)
+        else:
+            _Hook.received.append((dict(self.headers), body))
+            self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *_: Any) -> None:
+        pass
+
+
+def test_outbox_signs_retries_and_logs_deliveries(api: Api) -> None:
+    server = HTTPServer(("127.0.0.1", 0), _Hook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}/hook"
+        secret = api.post("admin", "/v1/webhooks/azure", {"url": url}).json()["secret"]
+        assert api.post("buyer", "/v1/requirements", spec("r1")).status_code == 201
+        outbox = api.client.app.state.service.outbox  # type: ignore[attr-defined]
+        assert outbox.run_once() == (1, 0)  # the first attempt gets a 503
+        assert outbox.run_once() == (0, 0)  # backing off: nothing is due yet
+        api.clock.set(api.clock() + timedelta(seconds=5))
+        assert outbox.run_once() == (0, 1)
+        ((headers, body),) = _Hook.received
+        stamp = headers["X-Rofr-Timestamp"]
+        assert headers["X-Rofr-Signature"] == sign(secret, stamp, body)
+        expected = hmac.new(secret.encode(), f"{stamp}.".encode() + body, hashlib.sha256)
+        assert headers["X-Rofr-Signature"] == f"sha256={expected.hexdigest()}"
+        notice = json.loads(body)
+        assert (notice["type"], notice["party"]) == ("OfferSent", "azure")
+        log = api.get("admin", "/v1/deliveries").json()
+        assert sorted((d["attempt"], d["http_status"]) for d in log) == [(1, 503), (2, 204)]
+    finally:
+        server.shutdown()
+
+
+def test_metrics_and_health(api: Api) -> None:
+    api.post("buyer", "/v1/requirements", spec("r1"))
+    assert api.client.get("/health").json()["status"] == "ok"
+    text = api.client.get("/metrics").text
+    assert 'rofr_http_requests_total{method="POST",route="/v1/requirements",status="201"}' in text
+
+
+def test_log_stays_a_valid_chain(api: Api, tmp_path: Path) -> None:
+    for i in range(3):
+        api.post("buyer", "/v1/requirements", spec(f"r{i}"))
+    with open_store(str(tmp_path / "rofr.db")) as store:
+        assert verify_chain(store) is None
