@@ -10,11 +10,11 @@ from collections.abc import Iterator
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
-from api_kit import Api, running_api, spec
 
+from api_kit import Api, running_api, spec
 from rofr.api import sign
 from rofr.store import open_store, verify_chain
 
@@ -75,7 +75,7 @@ def test_expired_window_fires_once_and_the_market_places_the_rest(api: Api) -> N
 
 
 class _Hook(BaseHTTPRequestHandler):
-    received: list[tuple[dict[str, str], bytes]] = []
+    received: ClassVar[list[tuple[dict[str, str], bytes]]] = []
     fail_first = True
 
     def do_POST(self) -> None:
