@@ -441,3 +441,26 @@ def test_open_store_picks_the_backend(tmp_path: Path, url: str | None, kind: typ
 def test_open_store_refuses_unknown_urls(url: str, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         open_store(url)
+
+
+@given(
+    st.dictionaries(
+        st.text(max_size=5),
+        st.recursive(
+            st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+            lambda inner: (
+                st.lists(inner, max_size=3)
+                | st.dictionaries(st.text(max_size=3), inner, max_size=3)
+            ),
+            max_leaves=8,
+        ),
+        max_size=4,
+    )
+)
+def test_plain_record_bytes_equal_the_canonical_rule(data: dict[str, object]) -> None:
+    from rofr.store.chain import record_bytes, record_bytes_plain
+    from rofr.values import to_jsonable
+
+    plain = to_jsonable(data)
+    at = "2025-01-01T00:00:00Z"
+    assert record_bytes_plain(3, "s", 2, "T", plain, at) == record_bytes(3, "s", 2, "T", data, at)

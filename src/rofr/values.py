@@ -22,6 +22,7 @@ __all__ = [
     "Requirement",
     "as_utc",
     "canonical_bytes",
+    "canonical_json_bytes",
     "from_jsonable",
     "parse_time",
     "to_jsonable",
@@ -156,9 +157,28 @@ class Placement:
 # dict order, float formatting or the local timezone.
 
 
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
 def to_jsonable(value: Any) -> Any:
     """Turn values, events and commands into plain JSON data (Decimal and datetime as text)."""
-    if value is None or isinstance(value, bool | int | str):
+    # Exact-type checks first: this runs for every field of every event the log stores, and
+    # most values are already plain. ``bool`` is a subclass of ``int``, so it is listed too.
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:
+        return value
+    if kind is dict:
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if kind is list or kind is tuple:
+        return [to_jsonable(v) for v in value]
+    names = _FIELD_NAMES.get(kind)
+    if names is not None:
+        return {name: to_jsonable(getattr(value, name)) for name in names}
+    return _to_jsonable_slow(value)
+
+
+def _to_jsonable_slow(value: Any) -> Any:
+    if isinstance(value, bool | int | str):
         return value
     if isinstance(value, Decimal):
         return format(value.normalize(), "f") if value == value.to_integral() else str(value)
@@ -169,7 +189,8 @@ def to_jsonable(value: Any) -> Any:
     if isinstance(value, StrEnum):
         return value.value
     if is_dataclass(value) and not isinstance(value, type):
-        return {f.name: to_jsonable(getattr(value, f.name)) for f in fields(value)}
+        names = _FIELD_NAMES[type(value)] = tuple(f.name for f in fields(value))
+        return {name: to_jsonable(getattr(value, name)) for name in names}
     if isinstance(value, Mapping):
         return {str(k): to_jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple | frozenset | set):
@@ -182,9 +203,15 @@ def to_jsonable(value: Any) -> Any:
 
 def canonical_bytes(value: Any) -> bytes:
     """Deterministic UTF-8 JSON: sorted keys, no spaces. The hash chain is computed over these."""
-    return json.dumps(
-        to_jsonable(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False
-    ).encode("utf-8")
+    return canonical_json_bytes(to_jsonable(value))
+
+
+def canonical_json_bytes(data: Any) -> bytes:
+    """``canonical_bytes`` for data that is already plain JSON (``to_jsonable`` output): the
+    same bytes without walking the data again."""
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode(
+        "utf-8"
+    )
 
 
 def from_jsonable(cls: type[Any], data: Mapping[str, Any]) -> Any:
@@ -214,4 +241,3 @@ def _coerce(type_text: str, raw: Any) -> Any:
     if type_text == "Basis":
         return Basis(raw)
     return raw
-

@@ -14,9 +14,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from rofr.values import canonical_bytes, to_jsonable
+from rofr.values import canonical_bytes, canonical_json_bytes, to_jsonable
 
-__all__ = ["GENESIS", "ChainBreak", "StoredEvent", "chain_hash", "first_break", "record_bytes"]
+__all__ = [
+    "GENESIS",
+    "ChainBreak",
+    "StoredEvent",
+    "chain_hash",
+    "first_break",
+    "record_bytes",
+    "record_bytes_plain",
+]
 
 GENESIS = "0" * 64
 
@@ -58,6 +66,24 @@ def record_bytes(
 ) -> bytes:
     """The canonical bytes of a row without its hashes (what the chain hashes)."""
     return canonical_bytes(
+        {
+            "position": position,
+            "stream": stream,
+            "version": version,
+            "type": type_,
+            "data": data,
+            "recorded_at": recorded_at,
+        }
+    )
+
+
+def record_bytes_plain(
+    position: int, stream: str, version: int, type_: str, data: Any, recorded_at: str
+) -> bytes:
+    """``record_bytes`` for ``data`` that is already plain JSON (``to_jsonable`` output) and a
+    ``recorded_at`` already in its text form: the same bytes, without walking the data again.
+    The stores call this on the hot path of every append."""
+    return canonical_json_bytes(
         {
             "position": position,
             "stream": stream,

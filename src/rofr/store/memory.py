@@ -11,11 +11,10 @@ import threading
 from bisect import bisect_left, insort
 from collections.abc import Iterator, Sequence
 from datetime import datetime
-from itertools import islice
 from types import TracebackType
 from typing import Self
 
-from rofr.store.chain import GENESIS, StoredEvent, chain_hash, record_bytes
+from rofr.store.chain import GENESIS, StoredEvent, chain_hash, record_bytes_plain
 from rofr.store.log import Batch, NewEvent, VersionConflict, check_read_range
 from rofr.store.timers import CancelTimer, ScheduleTimer, Timer, TimerChange
 from rofr.values import as_utc, to_jsonable
@@ -93,7 +92,7 @@ class MemoryStore:
                 position += 1
                 actual += 1
                 data = to_jsonable(event.data)
-                body = record_bytes(position, stream, actual, event.type, data, at_text)
+                body = record_bytes_plain(position, stream, actual, event.type, data, at_text)
                 digest = chain_hash(prev, body)
                 rows.append(
                     StoredEvent(position, stream, actual, event.type, data, at, prev, digest)
@@ -125,7 +124,9 @@ class MemoryStore:
         """Events with ``position > after``, at most ``limit``, as they were at the call."""
         check_read_range(after, limit)
         stop = len(self._events) if limit is None else min(len(self._events), after + limit)
-        return islice(self._events, after, stop)
+        # A slice, not islice: islice would walk the first ``after`` rows on every call, and
+        # the broker reads the tail after each command (quadratic over a long simulation).
+        return iter(self._events[after:stop])
 
     def head(self) -> tuple[int, str]:
         """The last position and its hash; ``(0, GENESIS)`` when empty."""

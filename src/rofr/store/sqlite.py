@@ -18,7 +18,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
-from rofr.store.chain import GENESIS, StoredEvent, chain_hash, record_bytes
+from rofr.store.chain import GENESIS, StoredEvent, chain_hash, record_bytes_plain
 from rofr.store.log import Batch, NewEvent, VersionConflict, check_read_range
 from rofr.store.migrations import migrate_sqlite
 from rofr.store.timers import CancelTimer, ScheduleTimer, Timer, TimerChange
@@ -154,7 +154,7 @@ class SqliteStore:
                 actual += 1
                 data = to_jsonable(event.data)
                 digest = chain_hash(
-                    prev, record_bytes(position, stream, actual, event.type, data, at_text)
+                    prev, record_bytes_plain(position, stream, actual, event.type, data, at_text)
                 )
                 rows.append(
                     StoredEvent(position, stream, actual, event.type, data, at, prev, digest)
