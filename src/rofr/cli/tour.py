@@ -132,7 +132,9 @@ def submit(ctx: Context, file: Path | None, req_id: str | None, gpus: int | None
            tags: tuple[str, ...], not_splittable: bool) -> None:  # fmt: skip
     """Submit a requirement (from flags, or every one in --file)."""
     if ctx.server and file is not None:
-        return remote.run(ctx, "submit", specs=list(load_yaml_model(file, RequirementBatch).requirements))
+        return remote.run(
+            ctx, "submit", specs=list(load_yaml_model(file, RequirementBatch).requirements)
+        )
     broker = None if ctx.server else ctx.broker()
     contract = broker.state.contract if broker else None
     if broker and contract is None:
