@@ -73,6 +73,7 @@ def not_found(what: str, ident: str) -> ApiError:
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorBody, "description": text}
     for status, text in (
+        (400, "the body is not JSON (or not UTF-8)"),
         (401, "missing or unknown API key"),
         (403, "the key's role may not do this"),
         (404, "no such object (or not visible to this key)"),
