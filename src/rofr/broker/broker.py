@@ -49,10 +49,25 @@ def _timer_changes(events: Sequence[ev.Event]) -> list[TimerChange]:
 class Broker:
     """Executes commands against an event store with an injected clock and market."""
 
-    def __init__(self, store: EventStore, clock: Clock, market: Market | None = None) -> None:
+    def __init__(
+        self,
+        store: EventStore,
+        clock: Clock,
+        market: Market | None = None,
+        *,
+        exclusive: bool = False,
+    ) -> None:
+        """``exclusive=True`` promises that this broker is the only writer of ``store`` (the
+        simulator's private in-memory log): it then trusts its own state instead of reading
+        the log's tail before every command, and, on a store with ``append_events`` (the
+        in-memory one), hands it the event objects so that encoding and hashing wait until
+        someone reads the log. The log's rows are the same either way; the store's version
+        checks still refuse a write from anyone else."""
         self.store = store
         self.clock = clock
         self.market = market
+        self.exclusive = exclusive
+        self._append_events = getattr(store, "append_events", None) if exclusive else None
         self.state = State()
         self.position = 0
         self.listeners: list[Listener] = []
@@ -82,6 +97,8 @@ class Broker:
         return events
 
     def _decide_and_append(self, command: cmd.Command, at: datetime) -> list[ev.Event]:
+        if self.exclusive:
+            return self._decide_alone(command, at)
         for attempt in range(_CONFLICT_RETRIES):
             self.catch_up()
             events, new_state = step(self.state, command, at)
@@ -102,6 +119,33 @@ class Broker:
                 self.catch_up()
             return events
         raise AssertionError("unreachable")
+
+    def _decide_alone(self, command: cmd.Command, at: datetime) -> list[ev.Event]:
+        # The single-writer path: no read-back, and (in memory) no encoding until a read.
+        events, new_state = step(self.state, command, at)
+        if not events:
+            return events
+        timers = _timer_changes(events)
+        if self._append_events is not None:
+            batches: list[tuple[str, int, list[ev.Event]]] = []
+            stream_version = self.state.stream_version
+            versions: dict[str, int] = {}
+            for e in events:
+                stream = e.stream
+                if batches and batches[-1][0] == stream:
+                    batches[-1][2].append(e)
+                else:
+                    base = versions.get(stream)
+                    if base is None:
+                        base = stream_version(stream)
+                    batches.append((stream, base, [e]))
+                versions[stream] = batches[-1][1] + len(batches[-1][2])
+            self.position = self._append_events(batches, at, encode_event, timers)
+        else:
+            rows = self.store.append_many(self._batches(events), recorded_at=at, timers=timers)
+            self.position = rows[-1].position
+        self.state = new_state
+        return events
 
     def _batches(self, events: Sequence[ev.Event]) -> list[tuple[str, int, list[NewEvent]]]:
         # Consecutive events of one stream form one batch, so the log keeps decision order.

@@ -99,7 +99,14 @@ def run_version(
     world = build_world(scenario, seed)
     adopted_at = start - timedelta(hours=1)
     clock = VirtualClock(adopted_at)
-    broker = Broker(store if store is not None else MemoryStore(), clock, Market(world.providers))
+    # A private in-memory log has one writer: the broker may skip reading it back, and the
+    # log is encoded and hashed only if someone reads it (the same rows either way).
+    broker = Broker(
+        store if store is not None else MemoryStore(),
+        clock,
+        Market(world.providers),
+        exclusive=store is None,
+    )
     events: list[ev.Event] = []
     broker.listeners.append(events.extend)
     holder_ports = {hid: world.providers[hid] for hid in world.holders}

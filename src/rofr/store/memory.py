@@ -3,23 +3,37 @@
 Kept lean on purpose: events live once in a global list (position ``p`` at index ``p - 1``)
 and are shared, not copied, by the per-stream lists; reads hand out the stored objects, so
 callers must treat them as read-only (they are frozen dataclasses over plain JSON data).
+
+The chain is computed lazily. ``append_events`` (the simulator's single-writer path) checks
+versions and assigns positions at once but keeps the caller's objects and an encoder; the
+JSON data, canonical bytes and hashes of those rows are computed, strictly in position order,
+the first time anything reads the log (``read_all``, ``read_stream``, ``head``, or a plain
+``append``). The rows are therefore byte for byte those an eager append would have written.
+A simulation that never reads its log back never pays for encoding and hashing it.
 """
 
 from __future__ import annotations
 
 import threading
 from bisect import bisect_left, insort
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 from rofr.store.chain import GENESIS, StoredEvent, chain_hash, record_bytes_plain
 from rofr.store.log import Batch, NewEvent, VersionConflict, check_read_range
 from rofr.store.timers import CancelTimer, ScheduleTimer, Timer, TimerChange
 from rofr.values import as_utc, to_jsonable
 
-__all__ = ["MemoryStore"]
+__all__ = ["Encoder", "MemoryStore"]
+
+Encoder = Callable[[Any], tuple[str, Mapping[str, Any]]]
+"""Turns an appended object into ``(type, data)`` as ``NewEvent`` would carry them."""
+
+# A row whose position is fixed but whose data and hashes are not computed yet:
+# (stream, version, object, encoder, recorded_at, recorded_at as text).
+_Pending = tuple[str, int, Any, Encoder, datetime, str]
 
 
 class MemoryStore:
@@ -28,6 +42,10 @@ class MemoryStore:
     def __init__(self) -> None:
         self._events: list[StoredEvent] = []
         self._streams: dict[str, list[StoredEvent]] = {}
+        # Rows appended by ``append_events`` and not yet encoded and hashed, in position
+        # order after ``_events``; ``_versions`` counts both kinds per stream.
+        self._pending: list[_Pending] = []
+        self._versions: dict[str, int] = {}
         self._timers: dict[str, Timer] = {}
         # (due, timer_id) kept sorted so due_timers reads a prefix instead of scanning or
         # sorting every pending timer on each tick of the clock.
@@ -60,20 +78,88 @@ class MemoryStore:
         at_text = to_jsonable(at)  # hashed as text once, not re-encoded per event
         changes = [_encode_change(change) for change in timers]
         with self._lock:
+            self._flush()
             rows = self._plan(batches, at, at_text)
             # Nothing above touched the store, so a conflict or an unencodable value (a float
             # in data) has left it exactly as it was: that is the whole transaction.
             self._events.extend(rows)
             streams = self._streams
+            versions = self._versions
             for row in rows:
                 stream_rows = streams.get(row.stream)
                 if stream_rows is None:
                     streams[row.stream] = [row]
                 else:
                     stream_rows.append(row)
+                versions[row.stream] = row.version
             for change in changes:
                 self._apply(change)
         return rows
+
+    def append_events(
+        self,
+        batches: Sequence[tuple[str, int, Sequence[Any]]],
+        recorded_at: datetime,
+        encode: Encoder,
+        timers: Sequence[TimerChange] = (),
+    ) -> int:
+        """Append like ``append_many`` (same version checks, all or nothing) but keep the
+        objects and ``encode`` them only when the log is first read; returns the last position.
+
+        ``encode(obj)`` must give the ``(type, data)`` the caller would have put in a
+        ``NewEvent``, and must not fail (an unencodable value surfaces on the first read, not
+        here). Meant for a single writer that already holds the state, such as the simulator.
+        """
+        at = as_utc(recorded_at)
+        changes = [_encode_change(change) for change in timers]
+        with self._lock:
+            versions = self._versions
+            planned: dict[str, int] = {}
+            for stream, expected, objects in batches:
+                actual = planned.get(stream)
+                if actual is None:
+                    actual = versions.get(stream, 0)
+                if actual != expected:
+                    raise VersionConflict(stream, expected, actual)
+                planned[stream] = actual + len(objects)
+            at_text: str | None = None
+            pending = self._pending
+            for stream, expected, objects in batches:
+                if at_text is None:
+                    at_text = to_jsonable(at)
+                version = expected
+                for obj in objects:
+                    version += 1
+                    pending.append((stream, version, obj, encode, at, at_text))
+            versions.update(planned)
+            for change in changes:
+                self._apply(change)
+            return len(self._events) + len(pending)
+
+    def _flush(self) -> None:
+        # Encode and hash the pending rows in position order (the caller holds the lock).
+        pending = self._pending
+        if not pending:
+            return
+        events = self._events
+        streams = self._streams
+        position = len(events)
+        prev = events[-1].hash if events else GENESIS
+        for stream, version, obj, encode, at, at_text in pending:
+            position += 1
+            type_, raw = encode(obj)
+            data = to_jsonable(raw)
+            body = record_bytes_plain(position, stream, version, type_, data, at_text)
+            digest = chain_hash(prev, body)
+            row = StoredEvent(position, stream, version, type_, data, at, prev, digest)
+            events.append(row)
+            stream_rows = streams.get(stream)
+            if stream_rows is None:
+                streams[stream] = [row]
+            else:
+                stream_rows.append(row)
+            prev = digest
+        pending.clear()
 
     def _plan(self, batches: Sequence[Batch], at: datetime, at_text: str) -> list[StoredEvent]:
         position = len(self._events)
@@ -83,7 +169,7 @@ class MemoryStore:
         for stream, expected, events in batches:
             actual = versions.get(stream)
             if actual is None:
-                actual = len(self._streams.get(stream, ()))
+                actual = self._versions.get(stream, 0)
             if actual != expected:
                 raise VersionConflict(stream, expected, actual)
             for event in events:
@@ -114,15 +200,20 @@ class MemoryStore:
 
     def stream_version(self, stream: str) -> int:
         """The stream's current version (0 when it has no events)."""
-        return len(self._streams.get(stream, ()))
+        return self._versions.get(stream, 0)
 
     def read_stream(self, stream: str) -> list[StoredEvent]:
         """All events of ``stream`` in version order."""
+        with self._lock:
+            self._flush()
         return list(self._streams.get(stream, ()))
 
     def read_all(self, after: int = 0, limit: int | None = None) -> Iterator[StoredEvent]:
         """Events with ``position > after``, at most ``limit``, as they were at the call."""
         check_read_range(after, limit)
+        if self._pending:
+            with self._lock:
+                self._flush()
         stop = len(self._events) if limit is None else min(len(self._events), after + limit)
         # A slice, not islice: islice would walk the first ``after`` rows on every call, and
         # the broker reads the tail after each command (quadratic over a long simulation).
@@ -130,6 +221,9 @@ class MemoryStore:
 
     def head(self) -> tuple[int, str]:
         """The last position and its hash; ``(0, GENESIS)`` when empty."""
+        if self._pending:
+            with self._lock:
+                self._flush()
         events = self._events
         return (len(events), events[-1].hash) if events else (0, GENESIS)
 

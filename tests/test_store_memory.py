@@ -1,0 +1,89 @@
+"""The in-memory store's lazy path: ``append_events`` writes the same rows, later."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from rofr.store import MemoryStore, NewEvent, VersionConflict, verify_chain
+
+T0 = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
+
+# (stream, expected version, [(type, data), ...]) per append, and the gap between appends.
+SCRIPT: list[list[tuple[str, int, list[tuple[str, dict[str, Any]]]]]] = [
+    [("req:a", 0, [("Submitted", {"gpus": 8, "price": Decimal("2.50")})])],
+    [("req:a", 1, [("Screened", {"ok": True}), ("Offered", {"at": T0})]), ("contract", 0, [])],
+    [("req:b", 0, [("Submitted", {"gpus": 16, "tags": ["x", "y"]})])],
+    [("req:a", 3, [("Placed", {"gpus": 8})]), ("req:b", 1, [("Placed", {"gpus": 16})])],
+]
+
+
+def encode(obj: tuple[str, dict[str, Any]]) -> tuple[str, dict[str, Any]]:
+    return obj
+
+
+def eager(script: list[Any]) -> MemoryStore:
+    store = MemoryStore()
+    for i, batches in enumerate(script):
+        store.append_many(
+            [(s, v, [NewEvent(s, t, d) for t, d in objs]) for s, v, objs in batches if objs],
+            T0 + timedelta(hours=i),
+        )
+    return store
+
+
+def lazy(script: list[Any], read_between: bool) -> MemoryStore:
+    store = MemoryStore()
+    for i, batches in enumerate(script):
+        store.append_events([b for b in batches if b[2]], T0 + timedelta(hours=i), encode)
+        if read_between:
+            store.head()
+    return store
+
+
+@pytest.mark.parametrize("read_between", [False, True], ids=["read-at-end", "read-each-time"])
+def test_lazy_rows_equal_eager_rows(read_between: bool) -> None:
+    expected = list(eager(SCRIPT).read_all())
+    store = lazy(SCRIPT, read_between)
+    assert list(store.read_all()) == expected
+    assert store.head() == (expected[-1].position, expected[-1].hash)
+    assert verify_chain(store) is None
+
+
+def test_positions_and_versions_are_known_before_hashing() -> None:
+    store = MemoryStore()
+    last = store.append_events([("req:a", 0, [("A", {}), ("B", {})])], T0, encode)
+    assert last == 2
+    assert store.stream_version("req:a") == 2
+    assert store.append_events([("req:b", 0, [("C", {})])], T0, encode) == 3
+    assert [r.version for r in store.read_stream("req:a")] == [1, 2]
+
+
+@pytest.mark.parametrize(
+    "batches",
+    [
+        [("req:a", 0, [("A", {})])],  # stream already at 1
+        [("req:a", 1, [("A", {})]), ("req:a", 1, [("B", {})])],  # second batch is stale
+    ],
+    ids=["stale", "stale-within-one-append"],
+)
+def test_lazy_version_conflict_writes_nothing(batches: Any) -> None:
+    store = MemoryStore()
+    store.append_events([("req:a", 0, [("A", {})])], T0, encode)
+    with pytest.raises(VersionConflict):
+        store.append_events(batches, T0, encode)
+    assert store.head()[0] == 1
+    assert store.stream_version("req:a") == 1
+
+
+def test_eager_append_after_lazy_ones_continues_the_chain() -> None:
+    store = MemoryStore()
+    store.append_events([("req:a", 0, [("A", {"n": 1})])], T0, encode)
+    rows = store.append("req:a", 1, [NewEvent("req:a", "B", {"n": 2})], T0)
+    assert rows[0].position == 2
+    assert rows[0].prev_hash == store.read_all().__next__().hash
+    with pytest.raises(VersionConflict):
+        store.append_events([("req:a", 1, [("C", {})])], T0, encode)
