@@ -20,18 +20,20 @@ from rofr.engine import events as ev
 from rofr.values import Basis, Placement, Quote, Requirement
 
 
-def _make_replacer(cls: type[Any]) -> Any:
+def _make_replacer(cls: type[Any], keys: tuple[str, ...]) -> Any:
     # ``dataclasses.replace`` inspects the class on every call (about 10 us for these wide
-    # records) and evolve calls it three times per event. This builds, once per class, the
-    # plain constructor call it would make: inlined for performance reasons, same result.
-    names = [f.name for f in fields(cls)]
-    args = ", ".join(f"{n}=kw[{n!r}] if {n!r} in kw else obj.{n}" for n in names)
+    # records) and evolve calls it for every event. This builds, once per class and set of
+    # changed fields, the plain constructor call it would make (positional: every field of
+    # these records is an init field): inlined for performance reasons, same result.
+    fs = fields(cls)
+    assert all(f.init and not f.kw_only for f in fs)
+    args = ", ".join(f"kw[{f.name!r}]" if f.name in keys else f"obj.{f.name}" for f in fs)
     namespace: dict[str, Any] = {"cls": cls}
     exec(f"def replacer(obj, kw):\n    return cls({args})\n", namespace)
     return namespace["replacer"]
 
 
-_REPLACERS: dict[type[Any], Any] = {}
+_REPLACERS: dict[tuple[type[Any], tuple[str, ...]], Any] = {}
 
 
 _T = TypeVar("_T")
@@ -39,9 +41,10 @@ _T = TypeVar("_T")
 
 def replace(obj: _T, **changes: Any) -> _T:
     """``dataclasses.replace`` for the state's records, without per-call introspection."""
-    replacer = _REPLACERS.get(type(obj))
+    key = (type(obj), tuple(changes))
+    replacer = _REPLACERS.get(key)
     if replacer is None:
-        replacer = _REPLACERS[type(obj)] = _make_replacer(type(obj))
+        replacer = _REPLACERS[key] = _make_replacer(type(obj), key[1])
     new: _T = replacer(obj, changes)
     return new
 
@@ -175,25 +178,37 @@ class State:
 
 def evolve(state: State, event: ev.Event) -> State:
     """The state after ``event``. Pure; unknown event types are an error."""
-    handler = _HANDLERS.get(type(event))
-    if handler is None:
-        raise TypeError(f"no evolve rule for {type(event).__name__}")
-    new: State = handler(state, event)
+    kind = type(event)
+    streams = state.streams
     stream = event.stream
-    return replace(new, streams=new.streams.set(stream, new.streams.get(stream, 0) + 1))
+    streams = streams.set(stream, streams.get(stream, 0) + 1)
+    changes_of = _REQ_HANDLERS.get(kind)
+    if changes_of is not None:
+        # Most events change one requirement: build its record and the state once each.
+        rs: RequirementState = state.requirements[event.requirement_id]  # type: ignore[attr-defined]
+        changes = changes_of(rs, event)
+        changes["events"] = rs.events + 1
+        offers = state.offers
+        if kind is ev.OfferSent:
+            assert isinstance(event, ev.OfferSent)
+            offers = offers.set(event.offer_id, event.requirement_id)
+        return State(
+            state.contract,
+            state.requirements.set(rs.requirement.id, replace(rs, **changes)),
+            offers,
+            state.waivers,
+            state.triggers,
+            streams,
+            state.revenue,
+        )
+    handler = _HANDLERS.get(kind)
+    if handler is None:
+        raise TypeError(f"no evolve rule for {kind.__name__}")
+    new: State = handler(state, event)
+    return replace(new, streams=streams)
 
 
-def _req(state: State, event: Any, **changes: Any) -> State:
-    rs: RequirementState = state.requirements[event.requirement_id]
-    changes["events"] = rs.events + 1
-    return replace(
-        state, requirements=state.requirements.set(rs.requirement.id, replace(rs, **changes))
-    )
-
-
-def _get(state: State, event: Any) -> RequirementState:
-    rs: RequirementState = state.requirements[event.requirement_id]
-    return rs
+Changes = dict[str, Any]
 
 
 def _submitted(state: State, e: ev.RequirementSubmitted) -> State:
@@ -201,104 +216,100 @@ def _submitted(state: State, e: ev.RequirementSubmitted) -> State:
     return replace(state, requirements=state.requirements.set(e.requirement_id, rs))
 
 
-def _screened(state: State, e: ev.RequirementScreened) -> State:
-    return _req(
-        state,
-        e,
-        eligible=e.eligible,
-        basis=e.basis,
-        clause_id=e.first_refusal,
-        holder=e.holder,
-        mode=e.mode,
-    )
+def _screened(rs: RequirementState, e: ev.RequirementScreened) -> Changes:
+    return {
+        "eligible": e.eligible,
+        "basis": e.basis,
+        "clause_id": e.first_refusal,
+        "holder": e.holder,
+        "mode": e.mode,
+    }
 
 
-def _offer_sent(state: State, e: ev.OfferSent) -> State:
+def _offer_sent(rs: RequirementState, e: ev.OfferSent) -> Changes:
     # An offer supersedes any quote round in flight: its quotes must not be placed while the
     # holder is deciding (a revival can open an offer while market quotes are awaited).
-    new = _req(
-        state, e, status=Status.OFFERED, offer=e, last_offer=e, round=e.round, quote_purpose=None
-    )
-    return replace(new, offers=new.offers.set(e.offer_id, e.requirement_id))
+    # (evolve also files the offer id under the requirement.)
+    return {
+        "status": Status.OFFERED,
+        "offer": e,
+        "last_offer": e,
+        "round": e.round,
+        "quote_purpose": None,
+    }
 
 
-def _offer_accepted(state: State, e: ev.OfferAccepted) -> State:
-    rs = _get(state, e)
+def _offer_accepted(rs: RequirementState, e: ev.OfferAccepted) -> Changes:
     answer = Basis.HOLDER_PARTIAL if e.partial else rs.holder_answer
-    return _req(state, e, offer=None, holder_answer=answer, holder_gpus=rs.holder_gpus + e.gpus)
+    return {"offer": None, "holder_answer": answer, "holder_gpus": rs.holder_gpus + e.gpus}
 
 
-def _offer_declined(state: State, e: ev.OfferDeclined) -> State:
-    rs = _get(state, e)
+def _offer_declined(rs: RequirementState, e: ev.OfferDeclined) -> Changes:
     answer = rs.holder_answer
     if answer != Basis.HOLDER_PARTIAL:
         answer = Basis.WINDOW_EXPIRED if e.deemed else Basis.HOLDER_DECLINED
-    return _req(state, e, offer=None, holder_answer=answer)
+    return {"offer": None, "holder_answer": answer}
 
 
-def _offer_withdrawn(state: State, e: ev.OfferWithdrawn) -> State:
-    return _req(state, e, offer=None)
+def _offer_withdrawn(rs: RequirementState, e: ev.OfferWithdrawn) -> Changes:
+    return {"offer": None}
 
 
-def _quotes_requested(state: State, e: ev.QuotesRequested) -> State:
-    return _req(state, e, status=Status.QUOTING, quote_round=e.round, quote_purpose=e.purpose)
+def _quotes_requested(rs: RequirementState, e: ev.QuotesRequested) -> Changes:
+    return {"status": Status.QUOTING, "quote_round": e.round, "quote_purpose": e.purpose}
 
 
-def _quotes_recorded(state: State, e: ev.QuotesRecorded) -> State:
-    return _req(state, e, quotes=e.quotes, quote_purpose=None)
+def _quotes_recorded(rs: RequirementState, e: ev.QuotesRecorded) -> Changes:
+    return {"quotes": e.quotes, "quote_purpose": None}
 
 
-def _reservation_requested(state: State, e: ev.ReservationRequested) -> State:
-    rs = _get(state, e)
-    return _req(state, e, status=Status.RESERVING, pending=(*rs.pending, e.placement))
+def _reservation_requested(rs: RequirementState, e: ev.ReservationRequested) -> Changes:
+    return {"status": Status.RESERVING, "pending": (*rs.pending, e.placement)}
 
 
 def _without_pending(rs: RequirementState, placement_id: str) -> tuple[Placement, ...]:
     return tuple(p for p in rs.pending if p.id != placement_id)
 
 
-def _reservation_cancelled(state: State, e: ev.ReservationCancelled) -> State:
-    return _req(state, e, pending=_without_pending(_get(state, e), e.placement_id))
+def _reservation_cancelled(rs: RequirementState, e: ev.ReservationCancelled) -> Changes:
+    return {"pending": _without_pending(rs, e.placement_id)}
 
 
-def _reservation_refused(state: State, e: ev.ReservationRefused) -> State:
+def _reservation_refused(rs: RequirementState, e: ev.ReservationRefused) -> Changes:
     # The refused quote is stale or its capacity gone: drop it from the book as well.
-    rs = _get(state, e)
     quote_id = next((p.quote_id for p in rs.pending if p.id == e.placement_id), None)
     quotes = tuple(q for q in rs.quotes if q.id != quote_id)
-    return _req(state, e, pending=_without_pending(rs, e.placement_id), quotes=quotes)
+    return {"pending": _without_pending(rs, e.placement_id), "quotes": quotes}
 
 
-def _placement_made(state: State, e: ev.PlacementMade) -> State:
-    rs = _get(state, e)
-    return _req(
-        state, e, placed=(*rs.placed, e.placement), pending=_without_pending(rs, e.placement.id)
-    )
+def _placement_made(rs: RequirementState, e: ev.PlacementMade) -> Changes:
+    return {
+        "placed": (*rs.placed, e.placement),
+        "pending": _without_pending(rs, e.placement.id),
+    }
 
 
-def _shortfall(state: State, e: ev.ShortfallRecorded) -> State:
-    return _req(state, e, status=Status.SHORTFALL)
+def _shortfall(rs: RequirementState, e: ev.ShortfallRecorded) -> Changes:
+    return {"status": Status.SHORTFALL}
 
 
 def _final(status: Status) -> Any:
-    def handler(state: State, e: Any) -> State:
-        return _req(state, e, status=status, offer=None, quote_purpose=None)
+    def handler(rs: RequirementState, e: Any) -> Changes:
+        return {"status": status, "offer": None, "quote_purpose": None}
 
     return handler
 
 
-def _deadline_set(state: State, e: ev.DeadlineSet) -> State:
-    rs = _get(state, e)
-    return _req(state, e, timers=(*rs.timers, Timer(e.timer_id, e.due, e.purpose)))
+def _deadline_set(rs: RequirementState, e: ev.DeadlineSet) -> Changes:
+    return {"timers": (*rs.timers, Timer(e.timer_id, e.due, e.purpose))}
 
 
-def _deadline_gone(state: State, e: ev.DeadlineReached | ev.DeadlineCancelled) -> State:
-    rs = _get(state, e)
-    return _req(state, e, timers=tuple(t for t in rs.timers if t.timer_id != e.timer_id))
+def _deadline_gone(rs: RequirementState, e: ev.DeadlineReached | ev.DeadlineCancelled) -> Changes:
+    return {"timers": tuple(t for t in rs.timers if t.timer_id != e.timer_id)}
 
 
-def _noop_req(state: State, e: Any) -> State:
-    return _req(state, e)
+def _noop_req(rs: RequirementState, e: Any) -> Changes:
+    return {}
 
 
 def _adopted(state: State, e: ev.ContractAdopted) -> State:
@@ -340,8 +351,8 @@ def _revenue_reported(state: State, e: ev.RevenueReported) -> State:
     return replace(state, revenue=(*state.revenue, e))
 
 
-_HANDLERS: dict[type[ev.Event], Any] = {
-    ev.RequirementSubmitted: _submitted,
+# Events about one requirement: each handler returns the changes to its record.
+_REQ_HANDLERS: dict[type[ev.Event], Any] = {
     ev.RequirementScreened: _screened,
     ev.OfferSent: _offer_sent,
     ev.OfferAccepted: _offer_accepted,
@@ -361,6 +372,11 @@ _HANDLERS: dict[type[ev.Event], Any] = {
     ev.DeadlineSet: _deadline_set,
     ev.DeadlineReached: _deadline_gone,
     ev.DeadlineCancelled: _deadline_gone,
+}
+
+# Events about the state as a whole.
+_HANDLERS: dict[type[ev.Event], Any] = {
+    ev.RequirementSubmitted: _submitted,
     ev.ContractAdopted: _adopted,
     ev.ContractAmended: _amended,
     ev.WaiverGranted: _waiver_granted,
