@@ -58,17 +58,25 @@ def submit(request: Request, who: Caller, spec: RequirementSpec) -> Response:
     service = service_of(request)
 
     def act() -> tuple[int, Any]:
-        contract = service.read(lambda s: s.contract)
-        default = (
-            who.party if who.role == Role.BUYER or contract is None else contract.parties.buyer.id
+        if who.role == Role.BUYER:
+            buyer = spec.buyer or who.party
+            if buyer != who.party:
+                raise ApiError(
+                    403, "forbidden", f"a key of {who.party} cannot submit for {buyer}", "buyer"
+                )
+        else:
+            contract = service.read(lambda s: s.contract)
+            buyer = spec.buyer or (who.party if contract is None else contract.parties.buyer.id)
+        decided = service.decide(cmd.SubmitRequirement(spec.to_requirement(buyer)))
+        # Answer from the decision itself: the state after the commit and the rows just
+        # appended are exactly what a read of the log would return (see Decided.stream_rows).
+        assert decided.state is not None
+        rs = requirement_for(decided.state, who, spec.id)
+        stream = f"req:{spec.id}"
+        rows = decided.stream_rows(stream)
+        return 201, requirement_view(
+            rs, service.store.read_stream(stream) if rows is None else rows
         )
-        buyer = spec.buyer or default
-        if who.role == Role.BUYER and buyer != who.party:
-            raise ApiError(
-                403, "forbidden", f"a key of {who.party} cannot submit for {buyer}", "buyer"
-            )
-        service.execute(cmd.SubmitRequirement(spec.to_requirement(buyer)))
-        return 201, _requirement(request, who, spec.id)
 
     return idempotent(request, who, spec, act)
 

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
 
+from rofr.api.commit import Decided, GroupCommit
 from rofr.api.outbox import Outbox
 from rofr.api.tables import ServiceDb
 from rofr.broker import Broker, Clock, Market
@@ -29,6 +31,10 @@ __all__ = ["Service", "Settings"]
 log = logging.getLogger("rofr.api")
 T = TypeVar("T")
 
+# Deadlines fired per transaction by the timer loop: large enough to amortise the commit,
+# small enough that a request waits at most a few tens of milliseconds behind a group.
+_FIRE_GROUP = 100
+
 
 @dataclass(frozen=True, slots=True)
 class Settings:
@@ -36,6 +42,7 @@ class Settings:
 
     tick_ms: int = 200  # how often due deadlines are fired
     outbox_ms: int = 200  # how often the outbox reads the log and delivers notices
+    resume_ms: int = 2000  # how often the log is searched for market answers nobody fetched
     background: bool = True  # run the loops (tests drive them by hand instead)
     webhook_timeout_s: float = 5.0
     max_attempts: int = 8  # after this a notice is marked dead (still in the delivery log)
@@ -54,16 +61,22 @@ class Service:
         self.settings = settings
         self.broker = Broker(self.store, clock, market)
         self.lock = threading.Lock()
+        self.commits = GroupCommit(self.broker, self.lock)
         self.outbox = Outbox(self.store, self.db, clock, settings)
         self._stop = threading.Event()
+        self._next_resume = 0.0
         self._threads: list[threading.Thread] = []
 
     # --- commands and reads -----------------------------------------------------------------
 
     def execute(self, command: cmd.Command) -> list[ev.Event]:
         """Decide and record ``command`` now (serialised with every other command)."""
-        with self.lock:
-            return self.broker.execute(command, self.clock())
+        return self.commits.execute(command).events
+
+    def decide(self, command: cmd.Command) -> Decided:
+        """Like :meth:`execute`, with the stored rows and the state right after the commit
+        (commands queued at the same moment share one transaction; see ``api.commit``)."""
+        return self.commits.execute(command)
 
     def read(self, fn: Callable[[State], T]) -> T:
         """Run ``fn`` on the current state, after catching up with other processes."""
@@ -73,11 +86,31 @@ class Service:
 
     def tick(self, now: datetime | None = None) -> int:
         """Fire due deadlines and re-ask the market for anything outstanding."""
-        with self.lock:
+        fired = 0
+        while True:
+            # Without a given time, each group reads the clock: a long burst fires what fell
+            # due meanwhile, and each DeadlineReached says when its group was really decided.
             at = now if now is not None else self.clock()
-            fired = self.broker.fire_due(at)
-            self.broker.resume(at)
-            return fired
+            # Due timers are fired in groups (one transaction each, see ``api.commit``), and the
+            # lock is let go between groups so that requests are not held up by a burst.
+            with self.lock:
+                due = self.store.due_timers(at, limit=_FIRE_GROUP)
+                commands = [
+                    cmd.FireDeadline(str(t.data["requirement_id"]), t.timer_id) for t in due
+                ]
+                done = sum(1 for d in self.commits.run(commands, at) if d.rejected is None)
+            fired += done
+            # A rejected timer (fired by another process meanwhile) may still be listed until
+            # that commit is visible: stop when a full group made no progress.
+            if len(due) < _FIRE_GROUP or done == 0:
+                break
+        # resume() walks every open requirement (it is for crash recovery: a live process
+        # follows up inline), so it runs every ``resume_ms``, not on every tick.
+        if now is not None or time.monotonic() >= self._next_resume:
+            self._next_resume = time.monotonic() + self.settings.resume_ms / 1000
+            with self.lock:
+                self.broker.resume(at)
+        return fired
 
     # --- background loops -------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -19,6 +20,10 @@ from rofr.store.migrations import migrate_sqlite
 from rofr.values import as_utc
 
 __all__ = ["ApiKeyRow", "Notice", "ServiceDb", "utc_text"]
+
+# How long a looked-up key is trusted without asking the database again. A revocation made
+# through this ServiceDb takes effect at once; one made by another process within this time.
+KEY_CACHE_SECONDS = 2.0
 
 
 def utc_text(value: datetime) -> str:
@@ -47,24 +52,34 @@ class Notice:
 
 
 class ServiceDb:
-    """A connection to the service tables in the database at ``url`` (a store URL)."""
+    """A connection to the service tables in the database at ``url`` (a store URL).
+
+    Two connections: writes go through one (in explicit transactions), reads through the
+    other, so that a read never waits behind a commit's disk flush; an in-memory SQLite
+    database has only one (a second connection would be another database).
+    """
 
     def __init__(self, url: str) -> None:
         self._lock = threading.RLock()
+        self._read_lock = threading.Lock()
         self.postgres = url.startswith(("postgresql://", "postgres://", "postgresql+psycopg://"))
         if self.postgres:
             import psycopg
 
             conninfo = url.replace("postgresql+psycopg://", "postgresql://", 1)
             self._conn: Any = psycopg.connect(conninfo, autocommit=False)
+            # autocommit: each read is its own statement-long transaction, no ROLLBACK trip.
+            self._reader: Any = psycopg.connect(conninfo, autocommit=True)
         else:
             path = _sqlite_path(url)
-            self._conn = sqlite3.connect(
-                path, timeout=30.0, isolation_level=None, check_same_thread=False
-            )
-            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn = self._reader = _sqlite(path)
             if path == ":memory:":
                 migrate_sqlite(self._conn)  # an in-memory log has no file to hold the tables
+            else:
+                self._reader = _sqlite(path)
+        self._keys: dict[str, tuple[ApiKeyRow, float]] = {}
+        self._answers: list[_Answer] = []
+        self._answers_lock = threading.Lock()
 
     @contextmanager
     def transaction(self) -> Iterator[Any]:
@@ -91,10 +106,12 @@ class ServiceDb:
                 raise
 
     def query(self, sql: str, *args: Any) -> list[tuple[Any, ...]]:
-        """One read in its own short transaction."""
-        with self.transaction() as run:
-            rows: list[tuple[Any, ...]] = run(sql, *args)
-        return rows
+        """One read (a single statement: its own snapshot), on the reading connection."""
+        if self.postgres:
+            sql = sql.replace("?", "%s")
+        lock = self._lock if self._reader is self._conn else self._read_lock
+        with lock:
+            return list(self._reader.execute(sql, args).fetchall())
 
     # --- keys ---------------------------------------------------------------------------
 
@@ -108,12 +125,33 @@ class ServiceDb:
             )  # fmt: skip
 
     def find_key(self, key_hash: str) -> ApiKeyRow | None:
-        """The live key with this hash, if any."""
+        """The live key with this hash, if any (cached for ``KEY_CACHE_SECONDS``; unknown keys
+        are never cached, so a key created by another process works at once)."""
+        cached = self._keys.get(key_hash)
+        if cached is not None and cached[1] > time.monotonic():
+            return cached[0]
         rows = self.query(
             "SELECT key_id, party, role FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL",
             key_hash,
         )
-        return ApiKeyRow(*rows[0]) if rows else None
+        if not rows:
+            self._keys.pop(key_hash, None)
+            return None
+        row = ApiKeyRow(*rows[0])
+        self._keys[key_hash] = (row, time.monotonic() + KEY_CACHE_SECONDS)
+        return row
+
+    def revoke_key(self, key_id: str, at: datetime) -> bool:
+        """Revoke a key by its id (effective at once here; see ``KEY_CACHE_SECONDS``)."""
+        with self.transaction() as run:
+            found = run(
+                "UPDATE api_keys SET revoked_at = ? WHERE key_id = ? AND revoked_at IS NULL"
+                " RETURNING key_hash",
+                utc_text(at), key_id,
+            )  # fmt: skip
+        for (key_hash,) in found:
+            self._keys.pop(str(key_hash), None)
+        return bool(found)
 
     # --- idempotency ----------------------------------------------------------------------
 
@@ -128,13 +166,36 @@ class ServiceDb:
     def keep_answer(
         self, party: str, key: str, request_hash: str, status: int, body: str, at: datetime
     ) -> None:
-        """Store the first answer for a key (a concurrent first writer wins)."""
-        with self.transaction() as run:
-            run(
-                "INSERT INTO idempotency (party, key, request_hash, status, body, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (party, key) DO NOTHING",
-                party, key, request_hash, status, body, utc_text(at),
-            )  # fmt: skip
+        """Store the first answer for a key (a concurrent first writer wins).
+
+        Answers kept at the same moment by several threads share one transaction (one disk
+        flush): the thread that gets the write lock first writes everything queued."""
+        mine = _Answer((party, key, request_hash, status, body, utc_text(at)))
+        with self._answers_lock:
+            self._answers.append(mine)
+        with self._lock:
+            if mine.written or mine.error is not None:
+                pass
+            else:
+                with self._answers_lock:
+                    group, self._answers = self._answers, []
+                try:
+                    with self.transaction() as run:
+                        for answer in group:
+                            run(
+                                "INSERT INTO idempotency"
+                                " (party, key, request_hash, status, body, created_at)"
+                                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (party, key) DO NOTHING",
+                                *answer.row,
+                            )
+                except BaseException as error:
+                    for answer in group:
+                        answer.error = error
+                else:
+                    for answer in group:
+                        answer.written = True
+        if mine.error is not None:
+            raise mine.error
 
     # --- webhooks and the outbox ----------------------------------------------------------
 
@@ -180,9 +241,27 @@ class ServiceDb:
         return [dict(zip(names, row, strict=True)) for row in rows]
 
     def close(self) -> None:
-        """Close the connection."""
-        with self._lock:
+        """Close the connections."""
+        with self._lock, self._read_lock:
+            if self._reader is not self._conn:
+                self._reader.close()
             self._conn.close()
+
+
+@dataclass(slots=True)
+class _Answer:
+    row: tuple[Any, ...]
+    written: bool = False
+    error: BaseException | None = None
+
+
+def _sqlite(path: str) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, timeout=30.0, isolation_level=None, check_same_thread=False)
+    conn.execute("PRAGMA journal_mode=WAL")
+    # As for the event log (store/sqlite.py): a process crash loses nothing; only a power cut
+    # may lose the last commits. FULL would fsync every idempotency answer.
+    conn.execute("PRAGMA synchronous=NORMAL")
+    return conn
 
 
 def _sqlite_path(url: str) -> str:
