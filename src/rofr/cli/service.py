@@ -56,25 +56,46 @@ def _store_url(ctx: Context, db: str | None) -> str:
 @click.option("--tick-ms", default=200, show_default=True, help="Timer loop period.")
 @click.option("--clock", "clock_spec", default=None, hidden=True, help="START,EPOCH,RATE")
 @click.option("--log-level", default="warning", show_default=True)
+@click.option("--workers", default=1, show_default=True,
+              help="Server processes (each with its own broker; safe on one database).")  # fmt: skip
 @click.pass_obj
 @user_errors
 def serve(ctx: Context, host: str, port: int, db: str | None, tick_ms: int,
-          clock_spec: str | None, log_level: str) -> None:  # fmt: skip
+          clock_spec: str | None, log_level: str, workers: int) -> None:  # fmt: skip
     """Run the HTTP API (uvicorn) over the event log, with its timer and outbox loops."""
     import uvicorn
+
+    inventory = ctx.inventory or ctx.db.parent / "inventory.yaml"
+    # The app is built by a factory from these variables, so that each worker process
+    # (uvicorn spawns them) builds its own service the same way.
+    os.environ[_SERVE_ENV] = json.dumps(
+        {"url": _store_url(ctx, db), "inventory": str(inventory), "clock": clock_spec,
+         "tick_ms": tick_ms}
+    )  # fmt: skip
+    uvicorn.run(f"{__name__}:app_from_env", factory=True, host=host, port=port,
+                log_level=log_level, access_log=False, workers=workers)  # fmt: skip
+
+
+_SERVE_ENV = "ROFR_SERVE_CONFIG"
+
+
+def app_from_env() -> Any:
+    """The app ``rofr serve`` runs (built in each worker from ``ROFR_SERVE_CONFIG``)."""
+    from pathlib import Path
 
     from rofr.api import Settings, create_app
     from rofr.broker import Clock, Market, SystemClock
     from rofr.market import SimulatedProvider, load_inventory
 
-    url = _store_url(ctx, db)
-    inventory = ctx.inventory or ctx.db.parent / "inventory.yaml"
+    config = json.loads(os.environ[_SERVE_ENV])
+    inventory = Path(config["inventory"])
     market = None
     if inventory.exists():
         market = Market({p.id: SimulatedProvider(p) for p in load_inventory(inventory).providers})
-    clock: Clock = ScaledClock.parse(clock_spec) if clock_spec else SystemClock()
-    app = create_app(url, clock, market, Settings(tick_ms=tick_ms, outbox_ms=tick_ms))
-    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
+    spec = config["clock"]
+    clock: Clock = ScaledClock.parse(spec) if spec else SystemClock()
+    tick = int(config["tick_ms"])
+    return create_app(config["url"], clock, market, Settings(tick_ms=tick, outbox_ms=tick))
 
 
 @cli.group()
