@@ -8,6 +8,7 @@ the driver learns from ``DeadlineSet`` events exactly as the service's timer loo
 
 from __future__ import annotations
 
+import gc
 import heapq
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -68,6 +69,19 @@ class Driver:
         self, until: datetime | None = None, progress: Callable[[datetime], None] | None = None
     ) -> None:
         """Process items in time order until the heap is empty or the next is after ``until``."""
+        # The run allocates millions of small immutable records and keeps most of them (the
+        # log, the state), which makes the cyclic collector's full passes grow with the run
+        # (about a quarter of the time at 20,000 requirements). The engine's data has no
+        # reference cycles to collect, so the collector is paused for the loop and restored.
+        paused = gc.isenabled()
+        gc.disable()
+        try:
+            self._loop(until, progress)
+        finally:
+            if paused:
+                gc.enable()
+
+    def _loop(self, until: datetime | None, progress: Callable[[datetime], None] | None) -> None:
         heap = self._heap
         while heap:
             at, kind, _, item = heap[0]
