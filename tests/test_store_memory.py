@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from rofr.store import MemoryStore, NewEvent, VersionConflict, verify_chain
+from rofr.values import to_jsonable
 
 T0 = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
 
@@ -22,7 +23,7 @@ SCRIPT: list[list[tuple[str, int, list[tuple[str, dict[str, Any]]]]]] = [
 
 
 def encode(obj: tuple[str, dict[str, Any]]) -> tuple[str, dict[str, Any]]:
-    return obj
+    return obj[0], to_jsonable(obj[1])
 
 
 def eager(script: list[Any]) -> MemoryStore:

@@ -229,9 +229,12 @@ def canonical_bytes(value: Any) -> bytes:
 def canonical_json_bytes(data: Any) -> bytes:
     """``canonical_bytes`` for data that is already plain JSON (``to_jsonable`` output): the
     same bytes without walking the data again."""
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode(
-        "utf-8"
-    )
+    return _CANONICAL.encode(data).encode("utf-8")
+
+
+# What ``json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)`` builds
+# on every call, built once (the same encoder, so the same bytes).
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def from_jsonable(cls: type[Any], data: Mapping[str, Any]) -> Any:

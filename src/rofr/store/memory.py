@@ -29,7 +29,7 @@ from rofr.values import as_utc, to_jsonable
 __all__ = ["Encoder", "MemoryStore"]
 
 Encoder = Callable[[Any], tuple[str, Mapping[str, Any]]]
-"""Turns an appended object into ``(type, data)`` as ``NewEvent`` would carry them."""
+"""Turns an appended object into ``(type, data)``, ``data`` as plain JSON (``to_jsonable``)."""
 
 # A row whose position is fixed but whose data and hashes are not computed yet:
 # (stream, version, object, encoder, recorded_at, recorded_at as text).
@@ -107,9 +107,10 @@ class MemoryStore:
         objects and ``encode`` them only when the log is first read; returns the last position.
 
         ``encode(obj)`` must give the ``(type, data)`` the caller would have put in a
-        ``NewEvent``, and must not fail (an unencodable value surfaces on the first read, not
-        here). Meant for a single writer that already holds the state, such as the simulator.
-        """
+        ``NewEvent``, with ``data`` already plain JSON (``to_jsonable`` output, which is what
+        is stored and hashed), and must not fail (an unencodable value would surface on the
+        first read, not here). Meant for a single writer that already holds the state, such
+        as the simulator's broker."""
         at = as_utc(recorded_at)
         changes = [_encode_change(change) for change in timers]
         with self._lock:
@@ -147,8 +148,7 @@ class MemoryStore:
         prev = events[-1].hash if events else GENESIS
         for stream, version, obj, encode, at, at_text in pending:
             position += 1
-            type_, raw = encode(obj)
-            data = to_jsonable(raw)
+            type_, data = encode(obj)
             body = record_bytes_plain(position, stream, version, type_, data, at_text)
             digest = chain_hash(prev, body)
             row = StoredEvent(position, stream, version, type_, data, at, prev, digest)
