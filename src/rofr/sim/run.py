@@ -76,6 +76,9 @@ class SimRun:
     rejections: list[Rejection]
     seconds: float
     adopted_at: datetime = field(default_factory=lambda: datetime.min)
+    # The run's event log. A private in-memory log is encoded and hash-chained on first read
+    # (``log.head()``, ``log.read_all()``), so a run that only needs its events never pays it.
+    log: EventStore | None = None
 
 
 def run_version(
@@ -101,8 +104,9 @@ def run_version(
     clock = VirtualClock(adopted_at)
     # A private in-memory log has one writer: the broker may skip reading it back, and the
     # log is encoded and hashed only if someone reads it (the same rows either way).
+    log = store if store is not None else MemoryStore()
     broker = Broker(
-        store if store is not None else MemoryStore(),
+        log,
         clock,
         Market(world.providers),
         exclusive=store is None,
@@ -150,4 +154,5 @@ def run_version(
         rejections=driver.rejections,
         seconds=time.perf_counter() - started,
         adopted_at=adopted_at,
+        log=log,
     )
