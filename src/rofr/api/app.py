@@ -210,4 +210,7 @@ def create_app(
     _install_errors(app)
     _install_metrics(app)
     app.include_router(router)
+    from rofr.web import mount_web  # the web console: pages under /, /static (after the API)
+
+    mount_web(app)
     return app
