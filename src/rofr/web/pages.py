@@ -141,7 +141,7 @@ def provider_charts(placements: Sequence[PlacementView]) -> tuple[Markup, Markup
     times = sorted({t for cs in changes.values() for t, _, _ in cs})
     for provider, cs in changes.items():
         level, rate, total, last = 0, Decimal(0), Decimal(0), None
-        g: list[tuple[datetime, float]] = []
+        g: list[tuple[datetime, float]] = [(times[0], 0.0)]  # from zero, not from the first level
         s: list[tuple[datetime, float]] = []
         for t in times:  # every provider gets every change time, so lines share an axis
             if last is not None:
