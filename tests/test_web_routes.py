@@ -10,11 +10,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
 from api_kit import Api, running_api, spec
+from pg_kit import fresh_schema, needs_postgres
 from rofr.values import parse_time
 from rofr.web import WebConfig
 from rofr.web.charts import Marker, Series, line_chart
@@ -213,3 +215,23 @@ def test_line_chart_draws_series_markers_and_a_projection() -> None:
                          markers=[Marker(start + timedelta(days=9), 50.0, "m <1>")]))  # fmt: skip
     assert svg.count("<polyline") == 2 and "projected" in svg and "m &lt;1&gt;" in svg
     assert "nothing to show" in str(line_chart([], title="empty", y_label="x"))
+
+
+@needs_postgres
+@pytest.mark.postgres
+def test_the_pages_work_on_postgresql() -> None:
+    with fresh_schema() as url:
+        for api in running_api(url):  # type: ignore[arg-type]  (a store URL, not a file)
+            api.client.app.state.web_config = WebConfig("pg-secret", Path("no-sims"))  # type: ignore[attr-defined]
+            oid = offered(api, "r-pg")
+            c = as_role(api, "holder")
+            fields = form_fields(c.get(f"/offers/{oid}").text, f"/offers/{oid}/accept")
+            r = c.post(f"/offers/{oid}/accept", data={**fields, "gpus": "16", "unit_price": "12"})
+            assert "Your acceptance is recorded." in r.text
+            buyer = as_role(api, "buyer")
+            assert "accepted 16 GPUs (part)" in buyer.get("/requirements/r-pg").text
+            assert "svg" in buyer.get("/").text
+            auditor = as_role(api, "auditor")
+            page = auditor.get("/audit").text
+            verified = auditor.post("/audit/verify", data=form_fields(page, "/audit/verify"))
+            assert "Intact: intact" in verified.text
