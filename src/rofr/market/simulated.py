@@ -59,6 +59,8 @@ class SimulatedProvider:
         self._reservations: dict[str, Reservation] = {}
         self._cancelled: set[str] = set()
         self._counter = 0
+        self._regions: dict[str, list[str]] = {}
+        self._prices: dict[tuple[str, str, date], Decimal | None] = {}
 
     @property
     def provider_id(self) -> str:
@@ -72,7 +74,12 @@ class SimulatedProvider:
 
     def regions(self, sku: str) -> list[str]:
         """Regions where ``sku`` has (or will have) general capacity, sorted."""
-        return sorted({region for s, region, reserved in self._pools if s == sku and not reserved})
+        regions = self._regions.get(sku)
+        if regions is None:
+            # The pools are fixed at construction, so this is computed once per sku.
+            regions = sorted({r for s, r, reserved in self._pools if s == sku and not reserved})
+            self._regions[sku] = regions
+        return list(regions)
 
     def free(
         self, sku: str, region: str, start: datetime, end: datetime, reserved: bool = False
@@ -84,7 +91,14 @@ class SimulatedProvider:
     def list_price(self, sku: str, region: str, at: datetime) -> Decimal | None:
         """The price in force at ``at``: an exact region beats ``"*"``, then the latest ``from``."""
         day = as_utc(at).date()
+        key = (sku, region, day)
+        if key in self._prices:  # the price list is fixed: one lookup per pool and day
+            return self._prices[key]
+        price = self._list_price(sku, region, day)
+        self._prices[key] = price
+        return price
 
+    def _list_price(self, sku: str, region: str, day: date) -> Decimal | None:
         def rank(entry: PriceEntry) -> tuple[bool, date]:
             return (entry.region == region, entry.from_ or date.min)
 
