@@ -58,12 +58,18 @@ def _store_url(ctx: Context, db: str | None) -> str:
 @click.option("--log-level", default="warning", show_default=True)
 @click.option("--workers", default=1, show_default=True,
               help="Server processes (each with its own broker; safe on one database).")  # fmt: skip
+@click.option("--reports", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder of simulation runs shown by the web console (default: ./rofr-sims).")  # fmt: skip
 @click.pass_obj
 @user_errors
 def serve(ctx: Context, host: str, port: int, db: str | None, tick_ms: int,
-          clock_spec: str | None, log_level: str, workers: int) -> None:  # fmt: skip
-    """Run the HTTP API (uvicorn) over the event log, with its timer and outbox loops."""
+          clock_spec: str | None, log_level: str, workers: int, reports: Path | None) -> None:  # fmt: skip
+    """Run the HTTP API (uvicorn) and the web console over the event log, with its timer and
+    outbox loops."""
     import uvicorn
+
+    if reports is not None:
+        os.environ["ROFR_REPORTS_DIR"] = str(reports)  # read by the web console in each worker
 
     inventory = ctx.inventory or ctx.db.parent / "inventory.yaml"
     # The app is built by a factory from these variables, so that each worker process
