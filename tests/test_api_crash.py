@@ -77,7 +77,15 @@ def _answer_offers(client: RofrClient, rng: random.Random) -> None:
             else:
                 _until_acknowledged(client.decline, oid, "busy", key)
         except RofrError as exc:
-            assert exc.code in ("offer_closed", "after_deadline", "unknown_offer"), exc
+            # A kill between appending the answer and storing its idempotency record loses the
+            # first response; the retry then finds the offer answered (or the requirement
+            # fulfilled by that answer). The log, checked below, has the answer exactly once.
+            assert exc.code in (
+                "offer_closed",
+                "after_deadline",
+                "unknown_offer",
+                "requirement_closed",
+            ), exc
 
 
 def test_sigkill_at_random_moments_loses_nothing(tmp_path: Path) -> None:
