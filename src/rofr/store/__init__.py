@@ -17,6 +17,7 @@ from rofr.store.chain import GENESIS, ChainBreak, StoredEvent
 from rofr.store.log import (
     Batch,
     EventStore,
+    IdempotencyRecord,
     NewEvent,
     SchemaError,
     StoreError,
@@ -35,6 +36,7 @@ __all__ = [
     "CancelTimer",
     "ChainBreak",
     "EventStore",
+    "IdempotencyRecord",
     "MemoryStore",
     "NewEvent",
     "ScheduleTimer",

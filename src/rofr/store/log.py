@@ -8,7 +8,7 @@ events that cause them.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
@@ -20,8 +20,11 @@ from rofr.store.timers import Timer, TimerChange
 __all__ = [
     "Batch",
     "EventStore",
+    "IdempotencyRecord",
     "NewEvent",
     "SchemaError",
+    "Side",
+    "SideWrite",
     "StoreError",
     "VersionConflict",
     "verify_chain",
@@ -40,6 +43,32 @@ class NewEvent:
 
 Batch = tuple[str, int, Sequence[NewEvent]]
 """``(stream, expected_version, events)``: one stream's part of an ``append_many``."""
+
+
+@dataclass(frozen=True, slots=True)
+class IdempotencyRecord:
+    """The answer to an HTTP request with an ``Idempotency-Key``, kept in the ``idempotency``
+    table (migration 0003). Written as a side write of the append that records the request's
+    events, it cannot be lost between the events and the answer. First writer wins: a record
+    for a ``(party, key)`` that already has one is ignored."""
+
+    party: str
+    key: str
+    request_hash: str
+    status: int
+    body: str
+    created_at: datetime
+
+
+SideWrite = IdempotencyRecord
+"""A row a store writes in the same transaction as an append's events (one kind so far)."""
+
+Side = Sequence[SideWrite] | Callable[[list[StoredEvent]], Sequence[SideWrite]]
+"""An append's side writes, or a function of the rows being appended that returns them.
+
+The function is called once the rows (positions, hashes) are fixed and before the commit,
+inside the transaction and under the store's lock: it must be quick, must not use the store,
+and if it raises, nothing is written."""
 
 
 class StoreError(Exception):
@@ -86,11 +115,18 @@ class EventStore(Protocol):
         batches: Sequence[Batch],
         recorded_at: datetime,
         timers: Sequence[TimerChange] = (),
+        *,
+        side: Side = (),
     ) -> list[StoredEvent]:
         """Append to several streams in one transaction: all batches or none.
 
         A stream may appear twice; its second batch expects the version the first left it at.
+        ``side`` rows (see :data:`Side`) are written in the same transaction.
         """
+        ...
+
+    def idempotency(self, party: str, key: str) -> IdempotencyRecord | None:
+        """The idempotency record kept for ``(party, key)``, if any."""
         ...
 
     def stream_version(self, stream: str) -> int:
@@ -145,3 +181,12 @@ def check_read_range(after: int, limit: int | None) -> None:
         raise ValueError(f"after must be >= 0, not {after}")
     if limit is not None and limit < 0:
         raise ValueError(f"limit must be >= 0, not {limit}")
+
+
+def side_writes(side: Side, rows: list[StoredEvent]) -> Sequence[SideWrite]:
+    """The side writes of an append whose rows are ``rows`` (shared by the backends)."""
+    writes = side(rows) if callable(side) else side
+    for write in writes:
+        if not isinstance(write, IdempotencyRecord):
+            raise TypeError(f"not a side write: {write!r}")
+    return writes

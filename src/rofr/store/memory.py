@@ -22,7 +22,15 @@ from types import TracebackType
 from typing import Any, Self
 
 from rofr.store.chain import GENESIS, StoredEvent, chain_hash, record_bytes_plain
-from rofr.store.log import Batch, NewEvent, VersionConflict, check_read_range
+from rofr.store.log import (
+    Batch,
+    IdempotencyRecord,
+    NewEvent,
+    Side,
+    VersionConflict,
+    check_read_range,
+    side_writes,
+)
 from rofr.store.timers import CancelTimer, ScheduleTimer, Timer, TimerChange
 from rofr.values import as_utc, to_jsonable
 
@@ -50,6 +58,7 @@ class MemoryStore:
         # (due, timer_id) kept sorted so due_timers reads a prefix instead of scanning or
         # sorting every pending timer on each tick of the clock.
         self._due_index: list[tuple[datetime, str]] = []
+        self._answers: dict[tuple[str, str], IdempotencyRecord] = {}
         # One lock makes check-version-then-write atomic if a caller uses threads; uncontended
         # it costs well under a microsecond per append.
         self._lock = threading.Lock()
@@ -72,6 +81,8 @@ class MemoryStore:
         batches: Sequence[Batch],
         recorded_at: datetime,
         timers: Sequence[TimerChange] = (),
+        *,
+        side: Side = (),
     ) -> list[StoredEvent]:
         """Append to several streams at once (all or nothing); see ``EventStore.append_many``."""
         at = as_utc(recorded_at)
@@ -80,6 +91,7 @@ class MemoryStore:
         with self._lock:
             self._flush()
             rows = self._plan(batches, at, at_text)
+            writes = side_writes(side, rows)
             # Nothing above touched the store, so a conflict or an unencodable value (a float
             # in data) has left it exactly as it was: that is the whole transaction.
             self._events.extend(rows)
@@ -94,6 +106,8 @@ class MemoryStore:
                 versions[row.stream] = row.version
             for change in changes:
                 self._apply(change)
+            for write in writes:
+                self._answers.setdefault((write.party, write.key), write)
         return rows
 
     def append_events(
@@ -243,6 +257,10 @@ class MemoryStore:
         """Every pending timer, by due time then timer id."""
         with self._lock:
             return [self._timers[timer_id] for _, timer_id in self._due_index]
+
+    def idempotency(self, party: str, key: str) -> IdempotencyRecord | None:
+        """The idempotency record kept for ``(party, key)``, if any."""
+        return self._answers.get((party, key))
 
     # --- lifecycle ----------------------------------------------------------------------------
 

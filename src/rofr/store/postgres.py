@@ -23,7 +23,15 @@ from typing import Any, Self
 import psycopg
 
 from rofr.store.chain import GENESIS, StoredEvent, chain_hash, record_bytes
-from rofr.store.log import Batch, NewEvent, VersionConflict, check_read_range
+from rofr.store.log import (
+    Batch,
+    IdempotencyRecord,
+    NewEvent,
+    Side,
+    VersionConflict,
+    check_read_range,
+    side_writes,
+)
 from rofr.store.pg_migrate import migrate_postgres
 from rofr.store.timers import CancelTimer, ScheduleTimer, Timer, TimerChange
 from rofr.values import as_utc, canonical_bytes, to_jsonable
@@ -59,6 +67,14 @@ _TIMERS = "SELECT timer_id, due, stream, data FROM timers"
 # here are released when this read's transaction ends, at once.
 _DUE = f"{_TIMERS} WHERE due <= %s ORDER BY due, timer_id LIMIT %s FOR UPDATE SKIP LOCKED"
 _PENDING = f"{_TIMERS} ORDER BY due, timer_id"
+# The idempotency table is portable SQL (migration 0003): created_at is fixed-width UTC text.
+_KEEP = (
+    "INSERT INTO idempotency (party, key, request_hash, status, body, created_at)"
+    " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (party, key) DO NOTHING"
+)
+_ANSWER = (
+    "SELECT request_hash, status, body, created_at FROM idempotency WHERE party = %s AND key = %s"
+)
 _PAGE_SIZE = 1000
 
 
@@ -97,6 +113,8 @@ class PostgresStore:
         batches: Sequence[Batch],
         recorded_at: datetime,
         timers: Sequence[TimerChange] = (),
+        *,
+        side: Side = (),
     ) -> list[StoredEvent]:
         """Append to several streams in one transaction; see ``EventStore.append_many``."""
         at = as_utc(recorded_at)
@@ -112,6 +130,9 @@ class PostgresStore:
                         cur.executemany(_INSERT, params)
                     for sql, args in changes:
                         cur.execute(sql, args)
+                    keep = [_record_row(write) for write in side_writes(side, rows)]
+                    if keep:
+                        cur.executemany(_KEEP, keep)
                 conn.commit()
             except psycopg.errors.UniqueViolation as error:
                 conn.rollback()
@@ -212,6 +233,17 @@ class PostgresStore:
         """Every pending timer, by due time then timer id."""
         return [_timer(row) for row in self._query(_PENDING)]
 
+    def idempotency(self, party: str, key: str) -> IdempotencyRecord | None:
+        """The idempotency record kept for ``(party, key)``, if any."""
+        rows = self._query(_ANSWER, (party, key))
+        if not rows:
+            return None
+        request_hash, status, body, created_at = rows[0]
+        return IdempotencyRecord(
+            party, key, str(request_hash), int(status), str(body),
+            datetime.fromisoformat(str(created_at)),
+        )  # fmt: skip
+
     # --- lifecycle ----------------------------------------------------------------------------
 
     def close(self) -> None:
@@ -241,6 +273,12 @@ def _event(row: tuple[Any, ...]) -> StoredEvent:
         int(position), stream, int(version), type_, json.loads(data), as_utc(recorded_at),
         prev_hash, digest,
     )  # fmt: skip
+
+
+def _record_row(write: IdempotencyRecord) -> tuple[str, str, str, int, str, str]:
+    # The same fixed-width text as the service tables' other writers (api/tables.py).
+    text = as_utc(write.created_at).isoformat(timespec="microseconds").replace("+00:00", "Z")
+    return (write.party, write.key, write.request_hash, write.status, write.body, text)
 
 
 def _timer(row: tuple[Any, ...]) -> Timer:

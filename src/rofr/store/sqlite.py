@@ -19,7 +19,15 @@ from types import TracebackType
 from typing import Any, Self
 
 from rofr.store.chain import GENESIS, StoredEvent, chain_hash, record_bytes_plain
-from rofr.store.log import Batch, NewEvent, VersionConflict, check_read_range
+from rofr.store.log import (
+    Batch,
+    IdempotencyRecord,
+    NewEvent,
+    Side,
+    VersionConflict,
+    check_read_range,
+    side_writes,
+)
 from rofr.store.migrations import migrate_sqlite
 from rofr.store.timers import CancelTimer, ScheduleTimer, Timer, TimerChange
 from rofr.values import as_utc, canonical_bytes, to_jsonable
@@ -48,6 +56,13 @@ _CANCEL = "DELETE FROM timers WHERE timer_id = ?"
 _TIMERS = "SELECT timer_id, due, stream, data FROM timers"
 _DUE = f"{_TIMERS} WHERE due <= ? ORDER BY due, timer_id LIMIT ?"
 _PENDING = f"{_TIMERS} ORDER BY due, timer_id"
+_KEEP = (
+    "INSERT INTO idempotency (party, key, request_hash, status, body, created_at)"
+    " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (party, key) DO NOTHING"
+)
+_ANSWER = (
+    "SELECT request_hash, status, body, created_at FROM idempotency WHERE party = ? AND key = ?"
+)
 _PAGE_SIZE = 1000  # rows per query in read_all: bounded memory, few round trips
 
 _Row = tuple[int, str, int, str, str, str, str, str]
@@ -97,6 +112,8 @@ class SqliteStore:
         batches: Sequence[Batch],
         recorded_at: datetime,
         timers: Sequence[TimerChange] = (),
+        *,
+        side: Side = (),
     ) -> list[StoredEvent]:
         """Append to several streams in one transaction; see ``EventStore.append_many``."""
         at = as_utc(recorded_at)
@@ -116,6 +133,9 @@ class SqliteStore:
                 conn.executemany(_INSERT, params)
                 for sql, args in changes:
                     conn.execute(sql, args)
+                keep = [_record_row(write) for write in side_writes(side, rows)]
+                if keep:
+                    conn.executemany(_KEEP, keep)
                 conn.execute("COMMIT")
             except sqlite3.IntegrityError as error:
                 conn.execute("ROLLBACK")
@@ -213,6 +233,18 @@ class SqliteStore:
         with self._lock:
             return [_timer(row) for row in self._conn.execute(_PENDING)]
 
+    def idempotency(self, party: str, key: str) -> IdempotencyRecord | None:
+        """The idempotency record kept for ``(party, key)``, if any."""
+        with self._lock:
+            row = self._conn.execute(_ANSWER, (party, key)).fetchone()
+        if row is None:
+            return None
+        request_hash, status, body, created_at = row
+        return IdempotencyRecord(
+            party, key, str(request_hash), int(status), str(body),
+            datetime.fromisoformat(str(created_at)),
+        )  # fmt: skip
+
     # --- lifecycle ----------------------------------------------------------------------------
 
     def close(self) -> None:
@@ -254,6 +286,11 @@ def _event(row: _Row) -> StoredEvent:
         prev_hash,
         digest,
     )
+
+
+def _record_row(write: IdempotencyRecord) -> tuple[str, str, str, int, str, str]:
+    return (write.party, write.key, write.request_hash, write.status, write.body,
+            _utc_text(write.created_at))  # fmt: skip
 
 
 def _timer(row: tuple[str, str, str, str]) -> Timer:
