@@ -15,7 +15,6 @@ from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Header, Request
-from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import (
@@ -30,6 +29,7 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from rofr.api.auth import Principal, Role, principal_for
+from rofr.api.commit import ANSWERING, Answering, render_body
 from rofr.api.errors import ApiError
 from rofr.api.service import Service, Settings
 from rofr.broker import Clock, Market, SystemClock
@@ -69,13 +69,20 @@ def idempotent(
     request: Request, who: Principal, body: BaseModel | None, action: Callable[[], tuple[int, Any]]
 ) -> Response:
     """Run a POST once per ``Idempotency-Key``: a replay returns the first answer, and the same
-    key with a different request is a 409. Without the header the POST just runs."""
+    key with a different request is a 409. Without the header the POST just runs.
+
+    A command the action runs with ``Service.decide(command, respond)`` has its answer kept in
+    the same transaction as its events, so a crash after the commit cannot lose it: the
+    retry gets that first answer. If the market's follow-up then changed the answer sent, the
+    kept one is replaced by it (a crash in between leaves the answer as of the commit). Other
+    answers (refusals, actions without ``respond``) are kept after the action, as before."""
     service = service_of(request)
     key = request.headers.get("idempotency-key")
     payload = "" if body is None else body.model_dump_json()
     digest = hashlib.sha256(f"{request.method} {request.url.path}\n{payload}".encode()).hexdigest()
+    answering = Answering(who.party, key, digest) if key else None
     if key:
-        found = service.db.find_answer(who.party, key)
+        found = service.find_answer(who.party, key)
         if found is not None:
             first_hash, status, text = found
             if first_hash != digest:
@@ -84,21 +91,22 @@ def idempotent(
                     "this Idempotency-Key was used with a different request", "idempotency-key",
                 )  # fmt: skip
             return JSONResponse(json.loads(text), status, headers={"Idempotent-Replayed": "true"})
+    token = ANSWERING.set(answering)
     try:
         status, content = action()
-        # A model is rendered once, by pydantic (jsonable_encoder walks it in Python).
-        text = (
-            content.model_dump_json()
-            if isinstance(content, BaseModel)
-            else json.dumps(jsonable_encoder(content))
-        )
+        text = render_body(content)
     except Rejected as exc:
         error = ApiError.from_rejected(exc)
         status, text = error.status, json.dumps(error.content())
     except ApiError as error:
         status, text = error.status, json.dumps(error.content())
-    if key:
-        service.db.keep_answer(who.party, key, digest, status, text, service.clock())
+    finally:
+        ANSWERING.reset(token)
+    if key and answering is not None:
+        if answering.kept is None:
+            service.db.keep_answer(who.party, key, digest, status, text, service.clock())
+        elif answering.kept != (status, text):
+            service.db.replace_answer(who.party, key, answering.kept, status, text)
     return Response(text, status, media_type="application/json")
 
 

@@ -15,23 +15,41 @@ if another process moved a stream meanwhile (``VersionConflict``), the whole gro
 again on the caught-up state. This mirrors ``Broker._decide_and_append`` for a list of commands
 and uses its helpers (``Broker._batches``, ``_timer_changes``), so that which events set or
 cancel timers is still said in one place.
+
+Idempotency. A command sent with an ``Idempotency-Key`` (see ``api.app.idempotent``) may come
+with a ``respond`` function: the HTTP answer built from its :class:`Decided`. The leader calls
+it inside the group's transaction, once the rows are fixed, and the store writes the answer
+with the events (``append_many(side=...)``): a crash cannot keep the events and lose the
+answer, so a retry with the same key gets the first success instead of re-running the command.
 """
 
 from __future__ import annotations
 
+import json
+import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
+
+from fastapi.encoders import jsonable_encoder
+from pydantic import BaseModel
 
 from rofr.broker import Broker
 from rofr.broker.broker import _timer_changes
 from rofr.engine import Rejected, State, step
 from rofr.engine import commands as cmd
 from rofr.engine import events as ev
-from rofr.store import StoredEvent, VersionConflict
+from rofr.store import IdempotencyRecord, StoredEvent, VersionConflict
 
-__all__ = ["Decided", "GroupCommit", "decide_and_append_many"]
+__all__ = [
+    "ANSWERING", "Answering", "Decided", "GroupCommit", "Rendered", "Respond",
+    "decide_and_append_many", "render_body",
+]  # fmt: skip
+
+log = logging.getLogger("rofr.api")
 
 _CONFLICT_RETRIES = 5
 
@@ -45,21 +63,74 @@ class Decided:
     rows: list[StoredEvent] = field(default_factory=list)
     rejected: Rejected | None = None
     state: State | None = None  # the broker's state after the group (and its market answers)
+    # The answer kept with the events (status, JSON text) while ``state`` is still the state
+    # it was built from: the request may send it as it is instead of building it again.
+    answer: tuple[int, str] | None = None
 
-    def stream_rows(self, stream: str) -> list[StoredEvent] | None:
-        """Every row of ``stream`` if this command created the stream and nothing was appended
-        to it since (then the answer needs no read of the log); otherwise ``None``."""
+    def stream_rows(
+        self, stream: str, before: Sequence[StoredEvent] = ()
+    ) -> list[StoredEvent] | None:
+        """Every row of ``stream``, if ``before`` (the stream as read before the command, from
+        version 1) and this command's rows make the whole stream and nothing was appended to
+        it since (then the answer needs no read of the log); otherwise ``None``."""
         rows = [r for r in self.rows if r.stream == stream]
-        if not rows or rows[0].version != 1 or self.state is None:
+        if not rows or rows[0].version != len(before) + 1 or self.state is None:
             return None
-        return rows if rows[-1].version == self.state.stream_version(stream) else None
+        if rows[-1].version != self.state.stream_version(stream):
+            return None
+        return [*before, *rows]
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    """An answer body already rendered to JSON text (see :attr:`Decided.answer`)."""
+
+    text: str
+
+
+def render_body(content: Any) -> str:
+    """An answer's JSON text (a model is rendered once, by pydantic: jsonable_encoder would
+    walk it in Python)."""
+    if isinstance(content, Rendered):
+        return content.text
+    if isinstance(content, BaseModel):
+        return content.model_dump_json()
+    return json.dumps(jsonable_encoder(content))
+
+
+Respond = Callable[[Decided], tuple[int, Any] | None]
+"""The HTTP answer (status, body) to a command, built from what it came to (``None``: not
+from the decision alone)."""
+
+
+@dataclass(slots=True)
+class Answering:
+    """An HTTP request with an ``Idempotency-Key`` being answered; ``kept`` is the body text
+    stored with the command's events, once they are committed."""
+
+    party: str
+    key: str
+    request_hash: str
+    kept: tuple[int, str] | None = None
+
+
+ANSWERING: ContextVar[Answering | None] = ContextVar("rofr_answering", default=None)
+"""Set by ``api.app.idempotent`` around a request's action (one request per thread of the
+pool, and a context per request), read by :meth:`GroupCommit.execute`."""
+
+_Answer = tuple[Answering, Respond]
 
 
 def decide_and_append_many(
-    broker: Broker, commands: Sequence[cmd.Command], at: datetime
+    broker: Broker,
+    commands: Sequence[cmd.Command],
+    at: datetime,
+    answers: Sequence[_Answer | None] = (),
 ) -> list[Decided]:
     """Decide ``commands`` in order at ``at`` and append all their events in one transaction.
 
+    ``answers[i]``, when given, is the idempotency key of command ``i`` and how to answer it:
+    that answer is written in the same transaction (and its ``kept`` set once committed).
     The caller holds whatever lock guards ``broker``. Listeners and the market follow-up are
     run by the caller (see :class:`GroupCommit`)."""
     for attempt in range(_CONFLICT_RETRIES):
@@ -75,10 +146,12 @@ def decide_and_append_many(
             every.extend(item.events)
         if not every:
             return decided
+        kept: list[tuple[Answering, tuple[int, str]]] = []
         try:
             rows = broker.store.append_many(
-                broker._batches(every), recorded_at=at, timers=_timer_changes(every)
-            )
+                broker._batches(every), recorded_at=at, timers=_timer_changes(every),
+                side=_answers_side(decided, state, answers, at, kept) if any(answers) else (),
+            )  # fmt: skip
         except VersionConflict:
             if attempt == _CONFLICT_RETRIES - 1:
                 raise
@@ -87,15 +160,64 @@ def decide_and_append_many(
             broker.state, broker.position = state, rows[-1].position
         else:
             broker.catch_up()
-        # append_many keeps event order (batches are runs of consecutive events), so rows line
-        # up one to one with ``every``.
-        start = 0
+        for answering, answer in kept:
+            answering.kept = answer
+        _share_rows(decided, rows)
         for item in decided:
-            item.rows = rows[start : start + len(item.events)]
             item.state = broker.state
-            start += len(item.events)
+            if broker.state is not state:  # caught up: answers must be built again
+                item.answer = None
         return decided
     raise AssertionError("unreachable")
+
+
+def _share_rows(decided: list[Decided], rows: list[StoredEvent]) -> None:
+    # append_many keeps event order (batches are runs of consecutive events), so rows line
+    # up one to one with the group's events.
+    start = 0
+    for item in decided:
+        item.rows = rows[start : start + len(item.events)]
+        start += len(item.events)
+
+
+def _answers_side(
+    decided: list[Decided],
+    state: State,
+    answers: Sequence[_Answer | None],
+    at: datetime,
+    kept: list[tuple[Answering, tuple[int, str]]],
+) -> Callable[[list[StoredEvent]], list[IdempotencyRecord]]:
+    """The side writes of a group: each keyed command's answer, rendered from its rows and the
+    decided state while the transaction is open (the store calls this under its lock)."""
+
+    def side(rows: list[StoredEvent]) -> list[IdempotencyRecord]:
+        _share_rows(decided, rows)
+        records: list[IdempotencyRecord] = []
+        for item, answer in zip(decided, answers, strict=False):
+            if answer is None or item.rejected is not None or not item.events:
+                continue
+            answering, respond = answer
+            item.state = state
+            # No answer here (None, or a failure) leaves it to be kept after the commit, as a
+            # command without a key's answer would be: never fail the group's transaction.
+            try:
+                answered = respond(item)
+                if answered is None:
+                    continue
+                status, text = answered[0], render_body(answered[1])
+            except Exception:
+                log.exception("could not render an answer inside its transaction")
+                continue
+            records.append(
+                IdempotencyRecord(
+                    answering.party, answering.key, answering.request_hash, status, text, at
+                )
+            )
+            kept.append((answering, (status, text)))
+            item.answer = (status, text)
+        return records
+
+    return side
 
 
 class GroupCommit:
@@ -113,9 +235,15 @@ class GroupCommit:
         self._queue: list[_Slot] = []
         self._queue_lock = threading.Lock()
 
-    def execute(self, command: cmd.Command) -> Decided:
-        """Decide and record ``command`` now; raises ``Rejected`` if it was refused."""
-        slot = _Slot(command)
+    def execute(self, command: cmd.Command, respond: Respond | None = None) -> Decided:
+        """Decide and record ``command`` now; raises ``Rejected`` if it was refused.
+
+        With ``respond``, inside a request with an idempotency key (:data:`ANSWERING`), the
+        answer ``respond`` builds is kept in the same transaction as the events."""
+        answering = ANSWERING.get() if respond is not None else None
+        slot = _Slot(
+            command, None if answering is None or respond is None else (answering, respond)
+        )
         with self._queue_lock:
             self._queue.append(slot)
         with self.lock:
@@ -129,11 +257,16 @@ class GroupCommit:
             raise result.rejected
         return result
 
-    def run(self, commands: Sequence[cmd.Command], at: datetime) -> list[Decided]:
+    def run(
+        self,
+        commands: Sequence[cmd.Command],
+        at: datetime,
+        answers: Sequence[_Answer | None] = (),
+    ) -> list[Decided]:
         """Decide and record ``commands`` as one group, then tell the listeners and ask the
-        market; the caller holds ``lock``."""
+        market; the caller holds ``lock``. ``answers``: see :func:`decide_and_append_many`."""
         broker = self.broker
-        decided = decide_and_append_many(broker, commands, at)
+        decided = decide_and_append_many(broker, commands, at, answers)
         for item in decided:
             if item.events:
                 for listener in broker.listeners:
@@ -143,14 +276,17 @@ class GroupCommit:
         if broker.market is not None:
             # The market's answers were recorded after the group: answers must show them.
             for item in decided:
-                item.state = broker.state
+                if item.state is not broker.state:
+                    item.state, item.answer = broker.state, None
         return decided
 
     def _lead(self) -> None:
         with self._queue_lock:
             group, self._queue = self._queue[: self.max_group], self._queue[self.max_group :]
         try:
-            decided = self.run([s.command for s in group], self.broker.clock())
+            decided = self.run(
+                [s.command for s in group], self.broker.clock(), [s.answer for s in group]
+            )
         except BaseException as error:  # the group failed as a whole: every member hears it
             for slot in group:
                 slot.error = error
@@ -162,5 +298,6 @@ class GroupCommit:
 @dataclass(slots=True)
 class _Slot:
     command: cmd.Command
+    answer: _Answer | None = None
     result: Decided | None = None
     error: BaseException | None = None

@@ -13,6 +13,7 @@ from fastapi.responses import Response
 
 from rofr.api.app import Caller, idempotent, require, service_of
 from rofr.api.auth import Role
+from rofr.api.commit import Decided, Rendered
 from rofr.api.errors import ERROR_RESPONSES, ApiError
 from rofr.api.models import (
     AcceptBody,
@@ -67,16 +68,25 @@ def submit(request: Request, who: Caller, spec: RequirementSpec) -> Response:
         else:
             contract = service.read(lambda s: s.contract)
             buyer = spec.buyer or (who.party if contract is None else contract.parties.buyer.id)
-        decided = service.decide(cmd.SubmitRequirement(spec.to_requirement(buyer)))
-        # Answer from the decision itself: the state after the commit and the rows just
-        # appended are exactly what a read of the log would return (see Decided.stream_rows).
+        stream = f"req:{spec.id}"
+
+        def respond(decided: Decided) -> tuple[int, Any] | None:
+            # Answer from the decision itself: the state after the commit and the rows just
+            # appended are exactly what a read of the log would return (Decided.stream_rows).
+            rows = decided.stream_rows(stream)
+            if rows is None or decided.state is None:
+                return None
+            return 201, requirement_view(requirement_for(decided.state, who, spec.id), rows)
+
+        decided = service.decide(cmd.SubmitRequirement(spec.to_requirement(buyer)), respond)
+        if decided.answer is not None:  # kept with the events, and nothing happened since
+            return decided.answer[0], Rendered(decided.answer[1])
+        answer = respond(decided)
+        if answer is not None:
+            return answer
         assert decided.state is not None
         rs = requirement_for(decided.state, who, spec.id)
-        stream = f"req:{spec.id}"
-        rows = decided.stream_rows(stream)
-        return 201, requirement_view(
-            rs, service.store.read_stream(stream) if rows is None else rows
-        )
+        return 201, requirement_view(rs, service.store.read_stream(stream))
 
     return idempotent(request, who, spec, act)
 
@@ -117,7 +127,18 @@ def cancel(request: Request, who: Caller, requirement_id: str, body: CancelBody)
     def act() -> tuple[int, Any]:
         rs = service.read(lambda s: requirement_for(s, who, requirement_id))
         require(who, Role.BUYER)
-        service.execute(cmd.CancelRequirement(requirement_id, rs.requirement.buyer, body.reason))
+        stream = f"req:{requirement_id}"
+        before = service.store.read_stream(stream)
+
+        def respond(decided: Decided) -> tuple[int, Any] | None:
+            # The stream as read above plus the cancellation's rows, if nothing came between.
+            rows = decided.stream_rows(stream, before)
+            if rows is None or decided.state is None:
+                return None
+            return 200, requirement_view(requirement_for(decided.state, who, requirement_id), rows)
+
+        command = cmd.CancelRequirement(requirement_id, rs.requirement.buyer, body.reason)
+        service.decide(command, respond)
         return 200, _requirement(request, who, requirement_id)
 
     return idempotent(request, who, body, act)
@@ -156,7 +177,14 @@ def _answer(request: Request, who: Any, offer_id: str, body: Any, accept: bool) 
             command = cmd.RespondToOffer(
                 offer_id=offer_id, by=by, accept_gpus=0, reason=body.reason
             )
-        service.execute(command)
+        service.decide(
+            command,
+            lambda decided: (
+                None
+                if decided.state is None
+                else (200, offer_view(*offer_for(decided.state, who, offer_id)))
+            ),
+        )
         return 200, service.read(lambda s: offer_view(*offer_for(s, who, offer_id)))
 
     return idempotent(request, who, body, act)

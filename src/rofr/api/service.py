@@ -17,14 +17,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
 
-from rofr.api.commit import Decided, GroupCommit
+from rofr.api.commit import Decided, GroupCommit, Respond
 from rofr.api.outbox import Outbox
 from rofr.api.tables import ServiceDb
 from rofr.broker import Broker, Clock, Market
 from rofr.engine import State
 from rofr.engine import commands as cmd
 from rofr.engine import events as ev
-from rofr.store import EventStore, open_store
+from rofr.store import EventStore, MemoryStore, open_store
 
 __all__ = ["Service", "Settings"]
 
@@ -73,10 +73,24 @@ class Service:
         """Decide and record ``command`` now (serialised with every other command)."""
         return self.commits.execute(command).events
 
-    def decide(self, command: cmd.Command) -> Decided:
+    def decide(self, command: cmd.Command, respond: Respond | None = None) -> Decided:
         """Like :meth:`execute`, with the stored rows and the state right after the commit
-        (commands queued at the same moment share one transaction; see ``api.commit``)."""
-        return self.commits.execute(command)
+        (commands queued at the same moment share one transaction; see ``api.commit``).
+
+        ``respond`` builds the request's answer from the result; under an idempotency key it
+        is kept in the events' transaction (see ``api.app.idempotent``)."""
+        return self.commits.execute(command, respond)
+
+    def find_answer(self, party: str, key: str) -> tuple[str, int, str] | None:
+        """``(request_hash, status, body)`` kept for an idempotency key, if any."""
+        found = self.db.find_answer(party, key)
+        if found is None and isinstance(self.store, MemoryStore):
+            # An in-memory log keeps the answers written with its events itself (the service
+            # tables are then a separate in-memory database).
+            record = self.store.idempotency(party, key)
+            if record is not None:
+                return record.request_hash, record.status, record.body
+        return found
 
     def read(self, fn: Callable[[State], T]) -> T:
         """Run ``fn`` on the current state, after catching up with other processes."""

@@ -197,6 +197,18 @@ class ServiceDb:
         if mine.error is not None:
             raise mine.error
 
+    def replace_answer(
+        self, party: str, key: str, kept: tuple[int, str], status: int, body: str
+    ) -> None:
+        """Replace the answer kept with a command's events by the fuller one sent after the
+        market's follow-up (only if it is still the one kept then)."""
+        with self.transaction() as run:
+            run(
+                "UPDATE idempotency SET status = ?, body = ?"
+                " WHERE party = ? AND key = ? AND status = ? AND body = ?",
+                status, body, party, key, *kept,
+            )  # fmt: skip
+
     # --- webhooks and the outbox ----------------------------------------------------------
 
     def set_webhook(self, party: str, url: str, secret: str) -> None:
