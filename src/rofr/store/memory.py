@@ -21,6 +21,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any, Self
 
+from rofr.store._plan import plan_rows
 from rofr.store.chain import GENESIS, StoredEvent, chain_hash, record_bytes_plain
 from rofr.store.log import (
     Batch,
@@ -90,7 +91,9 @@ class MemoryStore:
         changes = [_encode_change(change) for change in timers]
         with self._lock:
             self._flush()
-            rows = self._plan(batches, at, at_text)
+            events = self._events
+            head = (len(events), events[-1].hash) if events else (0, GENESIS)
+            rows = plan_rows(batches, head, self.stream_version, at, at_text)
             writes = side_writes(side, rows)
             # Nothing above touched the store, so a conflict or an unencodable value (a float
             # in data) has left it exactly as it was: that is the whole transaction.
@@ -174,32 +177,6 @@ class MemoryStore:
                 stream_rows.append(row)
             prev = digest
         pending.clear()
-
-    def _plan(self, batches: Sequence[Batch], at: datetime, at_text: str) -> list[StoredEvent]:
-        position = len(self._events)
-        prev = self._events[-1].hash if self._events else GENESIS
-        versions: dict[str, int] = {}
-        rows: list[StoredEvent] = []
-        for stream, expected, events in batches:
-            actual = versions.get(stream)
-            if actual is None:
-                actual = self._versions.get(stream, 0)
-            if actual != expected:
-                raise VersionConflict(stream, expected, actual)
-            for event in events:
-                if event.stream != stream:
-                    raise ValueError(f"event for {event.stream!r} in a batch for {stream!r}")
-                position += 1
-                actual += 1
-                data = to_jsonable(event.data)
-                body = record_bytes_plain(position, stream, actual, event.type, data, at_text)
-                digest = chain_hash(prev, body)
-                rows.append(
-                    StoredEvent(position, stream, actual, event.type, data, at, prev, digest)
-                )
-                prev = digest
-            versions[stream] = actual
-        return rows
 
     def _apply(self, change: Timer | CancelTimer) -> None:
         old = self._timers.pop(change.timer_id, None)
