@@ -11,15 +11,15 @@ write transaction explicit (``append_many``).
 from __future__ import annotations
 
 import json
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from types import TracebackType
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar
 
+from rofr.store._base import StoreBase
 from rofr.store.chain import GENESIS, StoredEvent
-from rofr.store.log import Batch, IdempotencyRecord, NewEvent, Side, check_read_range
+from rofr.store.log import IdempotencyRecord, check_read_range
 from rofr.store.timers import CancelTimer, ScheduleTimer, Timer, TimerChange
 from rofr.values import as_utc, canonical_json_bytes, to_jsonable
 
@@ -97,10 +97,10 @@ def _json(data: Any) -> str:
     return canonical_json_bytes(data).decode("utf-8")
 
 
-class SqlLog(ABC):
+class SqlLog(StoreBase):
     """The shared half of an SQL :class:`~rofr.store.log.EventStore`. A subclass sets ``_sql``,
     says how a time is stored and read back, runs a read (``_query``), and writes
-    (``append_many``, whose transaction and locking are its own)."""
+    (``append_many``, whose transaction and locking are its own) and closes (``close``)."""
 
     _sql: ClassVar[Statements]
 
@@ -118,33 +118,7 @@ class SqlLog(ABC):
     def _time_value(column: Any) -> datetime:
         """A time column as read back, as a tz-aware UTC datetime."""
 
-    @abstractmethod
-    def append_many(
-        self,
-        batches: Sequence[Batch],
-        recorded_at: datetime,
-        timers: Sequence[TimerChange] = (),
-        *,
-        side: Side = (),
-    ) -> list[StoredEvent]:
-        """Append to several streams in one transaction; see ``EventStore.append_many``."""
-
-    @abstractmethod
-    def close(self) -> None:
-        """Close the connection (idempotent)."""
-
     # --- writing: the parameters of a transaction's statements ---------------------------------
-
-    def append(
-        self,
-        stream: str,
-        expected_version: int,
-        events: Sequence[NewEvent],
-        recorded_at: datetime,
-        timers: Sequence[TimerChange] = (),
-    ) -> list[StoredEvent]:
-        """Append ``events`` to ``stream`` at ``expected_version``; see ``EventStore.append``."""
-        return self.append_many(((stream, expected_version, events),), recorded_at, timers)
 
     def _insert_params(self, rows: Sequence[StoredEvent], at: datetime) -> list[tuple[Any, ...]]:
         """The ``Statements.insert`` parameters of ``rows`` (all recorded at ``at``)."""
@@ -236,16 +210,3 @@ class SqlLog(ABC):
     def _timer(self, row: tuple[Any, ...]) -> Timer:
         timer_id, due, stream, data = row
         return Timer(timer_id, self._time_value(due), stream, json.loads(data))
-
-    # --- lifecycle ----------------------------------------------------------------------------
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()

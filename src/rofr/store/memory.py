@@ -18,15 +18,14 @@ import threading
 from bisect import bisect_left, insort
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
+from rofr.store._base import StoreBase
 from rofr.store._plan import plan_rows
 from rofr.store.chain import GENESIS, StoredEvent, chain_hash, record_bytes_plain
 from rofr.store.log import (
     Batch,
     IdempotencyRecord,
-    NewEvent,
     Side,
     VersionConflict,
     check_read_range,
@@ -45,7 +44,7 @@ Encoder = Callable[[Any], tuple[str, Mapping[str, Any]]]
 _Pending = tuple[str, int, Any, Encoder, datetime, str]
 
 
-class MemoryStore:
+class MemoryStore(StoreBase):
     """An :class:`~rofr.store.log.EventStore` held in process memory (thread-safe)."""
 
     def __init__(self) -> None:
@@ -65,17 +64,6 @@ class MemoryStore:
         self._lock = threading.Lock()
 
     # --- writing ----------------------------------------------------------------------------
-
-    def append(
-        self,
-        stream: str,
-        expected_version: int,
-        events: Sequence[NewEvent],
-        recorded_at: datetime,
-        timers: Sequence[TimerChange] = (),
-    ) -> list[StoredEvent]:
-        """Append ``events`` to ``stream`` at ``expected_version``; see ``EventStore.append``."""
-        return self.append_many(((stream, expected_version, events),), recorded_at, timers)
 
     def append_many(
         self,
@@ -243,17 +231,6 @@ class MemoryStore:
 
     def close(self) -> None:
         """Nothing to release; present for the interface."""
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 def _encode_change(change: TimerChange) -> Timer | CancelTimer:
