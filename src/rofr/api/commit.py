@@ -12,9 +12,8 @@ the log back.
 
 Correctness is the broker's: a rejected command changes nothing and does not stop the others;
 if another process moved a stream meanwhile (``VersionConflict``), the whole group is decided
-again on the caught-up state. This mirrors ``Broker._decide_and_append`` for a list of commands
-and uses its helpers (``Broker._batches``, ``_timer_changes``), so that which events set or
-cancel timers is still said in one place.
+again on the caught-up state. The deciding and appending is ``Broker.decide_many`` (which a
+single ``Broker.execute`` uses too); this module adds the queue and the idempotent answers.
 
 Idempotency. A command sent with an ``Idempotency-Key`` (see ``api.app.idempotent``) may come
 with a ``respond`` function: the HTTP answer built from its :class:`Decided`. The leader calls
@@ -30,19 +29,17 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from fastapi.encoders import jsonable_encoder
 from pydantic import BaseModel
 
-from rofr.broker import Broker
-from rofr.broker.broker import _timer_changes
-from rofr.engine import Rejected, State, step
+from rofr.broker import Broker, Decided, share_rows
+from rofr.engine import State
 from rofr.engine import commands as cmd
-from rofr.engine import events as ev
-from rofr.store import IdempotencyRecord, StoredEvent, VersionConflict
+from rofr.store import IdempotencyRecord, Side, StoredEvent
 
 __all__ = [
     "ANSWERING", "Answering", "Decided", "GroupCommit", "Rendered", "Respond",
@@ -50,35 +47,6 @@ __all__ = [
 ]  # fmt: skip
 
 log = logging.getLogger("rofr.api")
-
-_CONFLICT_RETRIES = 5
-
-
-@dataclass(slots=True)
-class Decided:
-    """What one command of a group came to: its events and rows, or why it was refused."""
-
-    command: cmd.Command
-    events: list[ev.Event] = field(default_factory=list)
-    rows: list[StoredEvent] = field(default_factory=list)
-    rejected: Rejected | None = None
-    state: State | None = None  # the broker's state after the group (and its market answers)
-    # The answer kept with the events (status, JSON text) while ``state`` is still the state
-    # it was built from: the request may send it as it is instead of building it again.
-    answer: tuple[int, str] | None = None
-
-    def stream_rows(
-        self, stream: str, before: Sequence[StoredEvent] = ()
-    ) -> list[StoredEvent] | None:
-        """Every row of ``stream``, if ``before`` (the stream as read before the command, from
-        version 1) and this command's rows make the whole stream and nothing was appended to
-        it since (then the answer needs no read of the log); otherwise ``None``."""
-        rows = [r for r in self.rows if r.stream == stream]
-        if not rows or rows[0].version != len(before) + 1 or self.state is None:
-            return None
-        if rows[-1].version != self.state.stream_version(stream):
-            return None
-        return [*before, *rows]
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,51 +101,22 @@ def decide_and_append_many(
     that answer is written in the same transaction (and its ``kept`` set once committed).
     The caller holds whatever lock guards ``broker``. Listeners and the market follow-up are
     run by the caller (see :class:`GroupCommit`)."""
-    for attempt in range(_CONFLICT_RETRIES):
-        broker.catch_up()
-        state = broker.state
-        decided = [Decided(c) for c in commands]
-        every: list[ev.Event] = []
-        for item in decided:
-            try:
-                item.events, state = step(state, item.command, at)
-            except Rejected as refusal:
-                item.rejected = refusal
-            every.extend(item.events)
-        if not every:
-            return decided
+    if not any(answers):
+        return broker.decide_many(commands, at)
+    # One list of kept answers per attempt that appends; only the attempt that committed
+    # (the one whose items are returned) tells its requests what was kept.
+    attempts: list[tuple[list[Decided], list[tuple[Answering, tuple[int, str]]]]] = []
+
+    def side(decided: list[Decided], state: State) -> Side:
         kept: list[tuple[Answering, tuple[int, str]]] = []
-        try:
-            rows = broker.store.append_many(
-                broker._batches(every), recorded_at=at, timers=_timer_changes(every),
-                side=_answers_side(decided, state, answers, at, kept) if any(answers) else (),
-            )  # fmt: skip
-        except VersionConflict:
-            if attempt == _CONFLICT_RETRIES - 1:
-                raise
-            continue
-        if rows and rows[0].position == broker.position + 1:
-            broker.state, broker.position = state, rows[-1].position
-        else:
-            broker.catch_up()
-        for answering, answer in kept:
+        attempts.append((decided, kept))
+        return _answers_side(decided, state, answers, at, kept)
+
+    decided = broker.decide_many(commands, at, side)
+    if attempts and attempts[-1][0] is decided:
+        for answering, answer in attempts[-1][1]:
             answering.kept = answer
-        _share_rows(decided, rows)
-        for item in decided:
-            item.state = broker.state
-            if broker.state is not state:  # caught up: answers must be built again
-                item.answer = None
-        return decided
-    raise AssertionError("unreachable")
-
-
-def _share_rows(decided: list[Decided], rows: list[StoredEvent]) -> None:
-    # append_many keeps event order (batches are runs of consecutive events), so rows line
-    # up one to one with the group's events.
-    start = 0
-    for item in decided:
-        item.rows = rows[start : start + len(item.events)]
-        start += len(item.events)
+    return decided
 
 
 def _answers_side(
@@ -191,7 +130,7 @@ def _answers_side(
     decided state while the transaction is open (the store calls this under its lock)."""
 
     def side(rows: list[StoredEvent]) -> list[IdempotencyRecord]:
-        _share_rows(decided, rows)
+        share_rows(decided, rows)
         records: list[IdempotencyRecord] = []
         for item, answer in zip(decided, answers, strict=False):
             if answer is None or item.rejected is not None or not item.events:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from rofr.broker.market import Market
@@ -20,12 +21,13 @@ from rofr.store import (
     EventStore,
     NewEvent,
     ScheduleTimer,
+    Side,
     StoredEvent,
     TimerChange,
     VersionConflict,
 )
 
-__all__ = ["Broker", "Clock", "Listener"]
+__all__ = ["Broker", "Clock", "Decided", "Listener", "SideFor"]
 
 Clock = Callable[[], datetime]
 Listener = Callable[[Sequence[ev.Event]], None]
@@ -44,6 +46,47 @@ def _timer_changes(events: Sequence[ev.Event]) -> list[TimerChange]:
         elif isinstance(e, ev.DeadlineReached | ev.DeadlineCancelled):
             changes.append(CancelTimer(e.timer_id))
     return changes
+
+
+@dataclass(slots=True)
+class Decided:
+    """What one command of a group came to: its events and rows, or why it was refused."""
+
+    command: cmd.Command
+    events: list[ev.Event] = field(default_factory=list)
+    rows: list[StoredEvent] = field(default_factory=list)
+    rejected: Rejected | None = None
+    state: State | None = None  # the broker's state after the group (and its market answers)
+    # The answer kept with the events (status, JSON text) while ``state`` is still the state
+    # it was built from: the request may send it as it is instead of building it again.
+    answer: tuple[int, str] | None = None
+
+    def stream_rows(
+        self, stream: str, before: Sequence[StoredEvent] = ()
+    ) -> list[StoredEvent] | None:
+        """Every row of ``stream``, if ``before`` (the stream as read before the command, from
+        version 1) and this command's rows make the whole stream and nothing was appended to
+        it since (then the answer needs no read of the log); otherwise ``None``."""
+        rows = [r for r in self.rows if r.stream == stream]
+        if not rows or rows[0].version != len(before) + 1 or self.state is None:
+            return None
+        if rows[-1].version != self.state.stream_version(stream):
+            return None
+        return [*before, *rows]
+
+
+SideFor = Callable[[list[Decided], State], Side]
+"""The side writes of a group (see ``store.Side``), given its :class:`Decided` items and the
+state decided for it; called once per attempt that appends, just before the append."""
+
+
+def share_rows(decided: Sequence[Decided], rows: list[StoredEvent]) -> None:
+    """Give each item its stored rows. ``append_many`` keeps event order (batches are runs of
+    consecutive events), so rows line up one to one with the group's events."""
+    start = 0
+    for item in decided:
+        item.rows = rows[start : start + len(item.events)]
+        start += len(item.events)
 
 
 class Broker:
@@ -99,25 +142,54 @@ class Broker:
     def _decide_and_append(self, command: cmd.Command, at: datetime) -> list[ev.Event]:
         if self.exclusive:
             return self._decide_alone(command, at)
+        (decided,) = self.decide_many((command,), at)
+        if decided.rejected is not None:
+            raise decided.rejected
+        return decided.events
+
+    def decide_many(
+        self, commands: Sequence[cmd.Command], at: datetime, side: SideFor | None = None
+    ) -> list[Decided]:
+        """Decide ``commands`` in order at ``at``, each on the state the previous ones left,
+        and append all their events in one transaction (with ``side``'s writes).
+
+        A rejected command changes nothing and does not stop the others (see
+        ``Decided.rejected``). If another writer moved a stream meanwhile, the whole group is
+        decided again on the caught-up state. Listeners and the market are not run here (see
+        :meth:`execute`). The caller holds whatever lock guards this broker."""
         for attempt in range(_CONFLICT_RETRIES):
             self.catch_up()
-            events, new_state = step(self.state, command, at)
-            if not events:
-                return events
+            state = self.state
+            decided = [Decided(c) for c in commands]
+            every: list[ev.Event] = []
+            for item in decided:
+                try:
+                    item.events, state = step(state, item.command, at)
+                except Rejected as refusal:
+                    item.rejected = refusal
+                every.extend(item.events)
+            if not every:
+                return decided
             try:
                 rows = self.store.append_many(
-                    self._batches(events), recorded_at=at, timers=_timer_changes(events)
-                )
+                    self._batches(every), recorded_at=at, timers=_timer_changes(every),
+                    side=side(decided, state) if side is not None else (),
+                )  # fmt: skip
             except VersionConflict:
                 if attempt == _CONFLICT_RETRIES - 1:
                     raise
                 continue
             if rows and rows[0].position == self.position + 1:
                 # Nobody else wrote in between: the decided state is the log's state.
-                self.state, self.position = new_state, rows[-1].position
+                self.state, self.position = state, rows[-1].position
             else:
                 self.catch_up()
-            return events
+            share_rows(decided, rows)
+            for item in decided:
+                item.state = self.state
+                if self.state is not state:  # caught up: answers must be built again
+                    item.answer = None
+            return decided
         raise AssertionError("unreachable")
 
     def _decide_alone(self, command: cmd.Command, at: datetime) -> list[ev.Event]:
