@@ -3,36 +3,22 @@
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Self
 
 from rofr.store.chain import StoredEvent
-from rofr.store.log import Batch, NewEvent, Side
+from rofr.store.log import EventStore, NewEvent
 from rofr.store.timers import TimerChange
 
 __all__ = ["StoreBase"]
 
 
-class StoreBase(ABC):
-    """A backend implements ``append_many`` and ``close``; this gives the rest of the shape."""
-
-    @abstractmethod
-    def append_many(
-        self,
-        batches: Sequence[Batch],
-        recorded_at: datetime,
-        timers: Sequence[TimerChange] = (),
-        *,
-        side: Side = (),
-    ) -> list[StoredEvent]:
-        """Append to several streams in one transaction; see ``EventStore.append_many``."""
-
-    @abstractmethod
-    def close(self) -> None:
-        """Release the store's resources (idempotent)."""
+class StoreBase(EventStore):
+    """The shape every backend shares. Subclassing the protocol (rather than matching it by
+    structure only) makes mypy check each backend against it: one that misses ``append_many``,
+    ``close`` or a read cannot be instantiated."""
 
     def append(
         self,
