@@ -46,16 +46,18 @@ def where_it_went(rs: RequirementState) -> str:
 def last_reason(events: Iterable[ev.Event]) -> str:
     """The most telling reason among a requirement's events."""
     reason = ""
+    shortfall = ""
     for e in events:
         if isinstance(e, ev.RequirementScreened | ev.OfferDeclined):
             reason = e.reason
         elif isinstance(e, ev.OfferAccepted):
             reason = f"holder accepted {e.gpus} GPUs at {e.unit_price}"
         elif isinstance(e, ev.ShortfallRecorded):
-            reason = f"shortfall {e.gpus}: {e.cause}"
-        elif isinstance(e, ev.RequirementUnmet | ev.RequirementCancelled):
-            reason = e.cause if isinstance(e, ev.RequirementUnmet) else e.reason
-        elif isinstance(e, ev.RightRevived):
+            reason = shortfall = f"shortfall {e.gpus}: {e.cause}"
+        elif isinstance(e, ev.RequirementUnmet):
+            # "latest start reached" alone does not say why: add the last shortfall's cause.
+            reason = f"{e.cause} ({shortfall})" if shortfall else e.cause
+        elif isinstance(e, ev.RequirementCancelled | ev.RightRevived):
             reason = e.reason
     return reason
 
