@@ -9,6 +9,7 @@ decides, and the store's version check turns a race into a retry (``VersionConfl
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 import time
@@ -134,6 +135,11 @@ class Service:
             return
         with self.lock:
             self.broker.resume()
+        # The state folded from the log is long-lived and immutable; without this, every full
+        # collection walks all of it (hundreds of thousands of records after a long log),
+        # which stalls the timer loop for up to a second. Frozen objects are never scanned.
+        gc.collect()
+        gc.freeze()
         for name, period, work in (
             ("rofr-timers", self.settings.tick_ms, self.tick),
             ("rofr-outbox", self.settings.outbox_ms, self.outbox.run_once),
