@@ -23,7 +23,6 @@ __all__ = [
     "as_utc",
     "canonical_bytes",
     "canonical_json_bytes",
-    "from_jsonable",
     "parse_time",
     "to_jsonable",
 ]
@@ -235,32 +234,3 @@ def canonical_json_bytes(data: Any) -> bytes:
 # What ``json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)`` builds
 # on every call, built once (the same encoder, so the same bytes).
 _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
-def from_jsonable(cls: type[Any], data: Mapping[str, Any]) -> Any:
-    """Rebuild a flat value dataclass (Requirement, Quote, Placement) from ``to_jsonable`` data."""
-    kwargs: dict[str, Any] = {}
-    hints = {f.name: f for f in fields(cls)}
-    for name, raw in data.items():
-        if name not in hints:
-            raise ValueError(f"{cls.__name__} has no field {name!r}")
-        kwargs[name] = _coerce(str(hints[name].type), raw)
-    return cls(**kwargs)
-
-
-def _coerce(type_text: str, raw: Any) -> Any:
-    # Field annotations are strings (postponed evaluation); the few shapes used by the value
-    # types are decoded by name, which keeps this floor module free of typing machinery.
-    if raw is None:
-        return None
-    if "datetime" in type_text:
-        return parse_time(raw) if isinstance(raw, str) else raw
-    if "Decimal" in type_text:
-        return Decimal(str(raw))
-    if "tuple[str" in type_text:
-        return tuple(raw)
-    if type_text == "Kind":
-        return Kind(raw)
-    if type_text == "Basis":
-        return Basis(raw)
-    return raw

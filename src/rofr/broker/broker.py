@@ -304,7 +304,3 @@ class Broker:
             self._follow_up(outstanding, at)
             asked += len(outstanding)
         return asked
-
-    def rows(self, after: int = 0) -> list[StoredEvent]:
-        """The stored rows after ``after`` (for ``rofr log``)."""
-        return list(self.store.read_all(after=after))

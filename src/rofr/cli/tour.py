@@ -24,9 +24,10 @@ from rofr.contract import Version, contract_schema, load_contract
 from rofr.contract.requirement import RequirementBatch, RequirementSpec
 from rofr.engine import commands as cmd
 from rofr.engine import decode_event
+from rofr.engine.events import Event
 from rofr.inputs import load_yaml_model, parse_yaml, validate
 from rofr.sim.demo import example_path
-from rofr.store import open_store
+from rofr.store import EventStore, open_store
 from rofr.values import Kind, parse_time
 
 pass_ctx = click.make_pass_decorator(Context)
@@ -257,8 +258,8 @@ def status(ctx: Context, requirement_id: str | None) -> None:
     console.print(requirement_detail(rs, _events(broker.store, requirement_id)))
 
 
-def _events(store: object, requirement_id: str) -> list:  # type: ignore[type-arg]
-    rows = store.read_stream(f"req:{requirement_id}")  # type: ignore[attr-defined]
+def _events(store: EventStore, requirement_id: str) -> list[Event]:
+    rows = store.read_stream(f"req:{requirement_id}")
     return [decode_event(r.type, dict(r.data)) for r in rows]
 
 

@@ -201,18 +201,7 @@ def _respond(out: Out, c: cmd.RespondToOffer) -> None:
     timer_id = f"{req_id}/offer-{offer.round}"
     if c.accept_gpus <= 0:
         out.emit(ev.DeadlineCancelled(at=out.now, requirement_id=req_id, timer_id=timer_id))
-        why = c.reason or "declined by the holder"
-        out.emit(
-            ev.OfferDeclined(
-                at=out.now,
-                requirement_id=req_id,
-                offer_id=offer.offer_id,
-                holder=offer.holder,
-                deemed=False,
-                reason=why,
-            )
-        )
-        _after_decline(out, req_id)
+        _declined(out, offer, deemed=False, reason=c.reason or "declined by the holder")
         return
     terms = check_acceptance(rs, offer, c, out.now)
     out.emit(ev.DeadlineCancelled(at=out.now, requirement_id=req_id, timer_id=timer_id))
@@ -260,6 +249,21 @@ def _respond(out: Out, c: cmd.RespondToOffer) -> None:
         maybe_fulfilled(out, req_id)
 
 
+def _declined(out: Out, offer: ev.OfferSent, *, deemed: bool, reason: str) -> None:
+    """The holder declined (or, ``deemed``, stayed silent): record it and move on."""
+    out.emit(
+        ev.OfferDeclined(
+            at=out.now,
+            requirement_id=offer.requirement_id,
+            offer_id=offer.offer_id,
+            holder=offer.holder,
+            deemed=deemed,
+            reason=reason,
+        )
+    )
+    _after_decline(out, offer.requirement_id)
+
+
 def _after_decline(out: Out, req_id: str) -> None:
     rs = out.req(req_id)
     clause = clause_of(out.state, rs)
@@ -287,18 +291,13 @@ def _fire(out: Out, c: cmd.FireDeadline) -> None:
         )
     )
     if timer.purpose == "offer" and rs.offer is not None:
-        offer = rs.offer
-        out.emit(
-            ev.OfferDeclined(
-                at=out.now,
-                requirement_id=req_id,
-                offer_id=offer.offer_id,
-                holder=offer.holder,
-                deemed=True,
-                reason=f"no answer by the deadline {offer.deadline:%Y-%m-%d %H:%M}Z: deemed decline",
-            )
+        deadline = f"{rs.offer.deadline:%Y-%m-%d %H:%M}Z"
+        _declined(
+            out,
+            rs.offer,
+            deemed=True,
+            reason=f"no answer by the deadline {deadline}: deemed decline",
         )
-        _after_decline(out, req_id)
     elif timer.purpose == "retry":
         to_market(out, req_id)
     elif timer.purpose == "post_decline" and out.req(req_id).remaining > 0:
