@@ -142,6 +142,10 @@ def run_version(
     for at, req in arrivals:
         driver.submit(req, at)
     driver.run(progress=progress)
+    # The broker's listeners hold the driver and this function's closure, both of which hold
+    # the broker: clear them so the run is freed by reference counting alone (the driver
+    # froze its records for the cyclic collector, which would otherwise keep the cycle).
+    broker.listeners.clear()
     return SimRun(
         label=label or version_id,
         version_id=version_id,
