@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from rofr.contract import Calendar, Window
+from rofr.contract.calendar import Weekday
 
 LA = "America/Los_Angeles"
 
@@ -80,3 +83,46 @@ def test_a_calendar_without_business_days_is_refused() -> None:
 def test_bad_windows_are_refused(fields: dict[str, int]) -> None:
     with pytest.raises(ValueError):
         Window(**fields)  # type: ignore[arg-type]
+
+
+def _counted_day_by_day(window: Window, opened: datetime) -> datetime:
+    # The rule written out plainly, one day at a time (what ``deadline`` caches per day).
+    from datetime import time, timedelta
+    from zoneinfo import ZoneInfo
+
+    cal = window.calendar
+    assert window.business_days is not None
+    zone = ZoneInfo(cal.timezone)
+    local = opened.astimezone(zone)
+    day = local.date()
+    if not cal.is_business_day(day):
+        while not cal.is_business_day(day):
+            day += timedelta(days=1)
+        local = datetime.combine(day, time(0, 0), tzinfo=zone)
+    remaining = window.business_days
+    while remaining > 0:
+        day += timedelta(days=1)
+        remaining -= cal.is_business_day(day)
+    closing = datetime.combine(day, local.time().replace(tzinfo=None)).replace(tzinfo=zone)
+    return closing.astimezone(UTC)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    opened=st.datetimes(min_value=datetime(2024, 1, 1), max_value=datetime(2027, 1, 1)),
+    days=st.integers(1, 12),
+    zone=st.sampled_from(["UTC", LA, "Europe/Berlin", "Asia/Kolkata"]),
+    weekends=st.sampled_from([("sat", "sun"), ("fri", "sat"), (), ("sun",)]),
+    holidays=st.lists(st.dates(date(2024, 1, 1), date(2027, 2, 1)), max_size=40),
+)
+def test_deadline_matches_counting_day_by_day(
+    opened: datetime,
+    days: int,
+    zone: str,
+    weekends: tuple[Weekday, ...],
+    holidays: list[date],
+) -> None:
+    calendar = Calendar(timezone=zone, weekends=weekends, holidays=tuple(holidays))
+    window = Window(business_days=days, calendar=calendar)
+    at = opened.replace(tzinfo=UTC)
+    assert window.deadline(at) == _counted_day_by_day(window, at)

@@ -7,6 +7,7 @@ notice arrives on a non-business day, counting starts from the next business day
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -63,21 +64,37 @@ class Window(BaseModel):
             return opened + timedelta(hours=self.hours)
         assert self.business_days is not None
         cal = self.calendar
-        if not any(cal.is_business_day(date(2024, 1, 1) + timedelta(d)) for d in range(7)):
-            raise ValueError("the calendar has no business days")
         zone = ZoneInfo(cal.timezone)
         local = opened.astimezone(zone)
-        day = local.date()
-        if not cal.is_business_day(day):
+        first, day = _count_business_days(
+            cal.weekends, cal.holidays, self.business_days, local.date()
+        )
+        if first != local.date():
             # Notice on a weekend or holiday: the clock starts at the next business day's start.
-            while not cal.is_business_day(day):
-                day += timedelta(days=1)
-            local = datetime.combine(day, time(0, 0), tzinfo=zone)
-        remaining = self.business_days
-        while remaining > 0:
-            day += timedelta(days=1)
-            if cal.is_business_day(day):
-                remaining -= 1
+            local = datetime.combine(first, time(0, 0), tzinfo=zone)
         # Same wall-clock time, re-localised so a DST change in between is handled.
         closing = datetime.combine(day, local.time().replace(tzinfo=None)).replace(tzinfo=zone)
         return closing.astimezone(UTC)
+
+
+# Every offer computes a deadline, and the simulator sends one per requirement: the day
+# arithmetic depends only on the calendar, the count and the local day, so it is kept per
+# day (a few hundred days per window over a simulated year; bounded all the same).
+@functools.lru_cache(maxsize=4096)
+def _count_business_days(
+    weekends: tuple[Weekday, ...], holidays: tuple[date, ...], count: int, day: date
+) -> tuple[date, date]:
+    """(the day the count starts from, the ``count``-th business day after it) for a notice
+    received on local ``day``: a notice on a non-business day counts from the next one."""
+    calendar = Calendar(timezone="UTC", weekends=weekends, holidays=holidays)
+    if not any(calendar.is_business_day(date(2024, 1, 1) + timedelta(d)) for d in range(7)):
+        raise ValueError("the calendar has no business days")
+    while not calendar.is_business_day(day):
+        day += timedelta(days=1)
+    first = day
+    remaining = count
+    while remaining > 0:
+        day += timedelta(days=1)
+        if calendar.is_business_day(day):
+            remaining -= 1
+    return first, day
