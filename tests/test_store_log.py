@@ -24,6 +24,7 @@ from rofr.store import (
     GENESIS,
     ChainBreak,
     EventStore,
+    HeadMoved,
     MemoryStore,
     NewEvent,
     SqliteStore,
@@ -169,6 +170,27 @@ def test_append_many_same_stream_twice_chains_versions(store: EventStore) -> Non
     with pytest.raises(VersionConflict):
         store.append_many([("a", 2, [ev("a")]), ("a", 2, [ev("a")])], T0)
     assert store.stream_version("a") == 2
+
+
+@pytest.mark.parametrize(
+    ("expect_head", "writes"),
+    [(None, True), (3, True), (2, False), (4, False), (0, False)],
+    ids=["unchecked", "at-head", "behind", "ahead", "from-scratch"],
+)
+def test_expect_head_appends_only_at_that_position(
+    store: EventStore, expect_head: int | None, writes: bool
+) -> None:
+    store.append_many([("a", 0, [ev("a"), ev("a")]), ("b", 0, [ev("b")])], T0)
+    before = (list(store.read_all()), store.head())
+    batches = [("c", 0, [ev("c")])]
+    if writes:
+        rows = store.append_many(batches, T0, expect_head=expect_head)
+        assert [(r.position, r.stream) for r in rows] == [(4, "c")]
+        return
+    with pytest.raises(HeadMoved) as caught:
+        store.append_many(batches, T0, expect_head=expect_head)
+    assert (caught.value.expected, caught.value.actual) == (expect_head, 3)
+    assert (list(store.read_all()), store.head()) == before
 
 
 # --- positions and the chain ------------------------------------------------------------------

@@ -19,6 +19,7 @@ from rofr.engine import events as ev
 from rofr.store import (
     CancelTimer,
     EventStore,
+    HeadMoved,
     NewEvent,
     ScheduleTimer,
     Side,
@@ -32,8 +33,9 @@ __all__ = ["Broker", "Clock", "Decided", "Listener", "SideFor"]
 Clock = Callable[[], datetime]
 Listener = Callable[[Sequence[ev.Event]], None]
 
-# How often a command is re-decided after another writer moved a stream it touches.
-_CONFLICT_RETRIES = 5
+# How often a group is re-decided after another writer appended while it was being decided
+# (each retry first catches up, so it loses only to a writer that is faster still).
+_CONFLICT_RETRIES = 20
 
 
 def _timer_changes(events: Sequence[ev.Event]) -> list[TimerChange]:
@@ -126,6 +128,10 @@ class Broker:
             self.position = row.position
         self.state = state
 
+    def _log_moved(self) -> bool:
+        """True if the log holds events this broker has not folded (one cheap read)."""
+        return self.store.head()[0] != self.position
+
     # --- writing ------------------------------------------------------------------------
 
     def execute(self, command: cmd.Command, now: datetime | None = None) -> list[ev.Event]:
@@ -158,7 +164,12 @@ class Broker:
         decided again on the caught-up state. Listeners and the market are not run here (see
         :meth:`execute`). The caller holds whatever lock guards this broker."""
         for attempt in range(_CONFLICT_RETRIES):
-            self.catch_up()
+            # Decide on the state folded up to ``self.position`` and append only if the log
+            # is still there (``expect_head``): no read before deciding, and a decision is
+            # never made on a stale contract, waiver or commitment. If another process
+            # appended meanwhile, catch up and decide the group again.
+            if attempt:
+                self.catch_up()
             state = self.state
             decided = [Decided(c) for c in commands]
             every: list[ev.Event] = []
@@ -169,26 +180,23 @@ class Broker:
                     item.rejected = refusal
                 every.extend(item.events)
             if not every:
+                if attempt == 0 and self._log_moved():
+                    continue  # refused on a stale state: decide again on the log's
                 return decided
             try:
                 rows = self.store.append_many(
                     self._batches(every), recorded_at=at, timers=_timer_changes(every),
                     side=side(decided, state) if side is not None else (),
+                    expect_head=self.position,
                 )  # fmt: skip
-            except VersionConflict:
+            except (VersionConflict, HeadMoved):
                 if attempt == _CONFLICT_RETRIES - 1:
                     raise
                 continue
-            if rows and rows[0].position == self.position + 1:
-                # Nobody else wrote in between: the decided state is the log's state.
-                self.state, self.position = state, rows[-1].position
-            else:
-                self.catch_up()
+            self.state, self.position = state, rows[-1].position
             share_rows(decided, rows)
             for item in decided:
-                item.state = self.state
-                if self.state is not state:  # caught up: answers must be built again
-                    item.answer = None
+                item.state = state
             return decided
         raise AssertionError("unreachable")
 

@@ -17,6 +17,7 @@ from rofr.store.chain import GENESIS, ChainBreak, StoredEvent
 from rofr.store.log import (
     Batch,
     EventStore,
+    HeadMoved,
     IdempotencyRecord,
     NewEvent,
     SchemaError,
@@ -37,6 +38,7 @@ __all__ = [
     "CancelTimer",
     "ChainBreak",
     "EventStore",
+    "HeadMoved",
     "IdempotencyRecord",
     "MemoryStore",
     "NewEvent",

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from rofr.store.chain import StoredEvent, chain_hash, record_bytes_plain
-from rofr.store.log import Batch, VersionConflict
+from rofr.store.log import Batch, HeadMoved, VersionConflict
 from rofr.values import to_jsonable
 
 __all__ = ["plan_rows"]
@@ -25,6 +25,7 @@ def plan_rows(
     version_of: Callable[[str], int],
     at: datetime,
     at_text: str,
+    expect_head: int | None = None,
 ) -> list[StoredEvent]:
     """The stored rows ``batches`` become after ``head`` (last position and hash).
 
@@ -34,8 +35,11 @@ def plan_rows(
     once by the caller. Raises :class:`VersionConflict` for a batch whose expected version is
     not the stream's, ``ValueError`` for an event of another stream in a batch, and whatever
     ``to_jsonable`` raises for unencodable data (a float); the store is untouched then.
+    With ``expect_head``, raises :class:`HeadMoved` unless ``head`` is at that position.
     """
     position, prev = head
+    if expect_head is not None and position != expect_head:
+        raise HeadMoved(expect_head, position)
     versions: dict[str, int] = {}
     rows: list[StoredEvent] = []
     for stream, expected, events in batches:

@@ -20,6 +20,7 @@ from rofr.store.timers import Timer, TimerChange
 __all__ = [
     "Batch",
     "EventStore",
+    "HeadMoved",
     "IdempotencyRecord",
     "NewEvent",
     "SchemaError",
@@ -87,6 +88,19 @@ class VersionConflict(StoreError):
         self.actual = actual
 
 
+class HeadMoved(StoreError):
+    """The log grew past the position the caller decided on; nothing was written.
+
+    Raised by ``append_many(expect_head=...)``: a broker that decided on the state folded up
+    to position P asks to append only if nobody appended after P, so that a decision is never
+    made on a stale contract, waiver or commitment held by another process's events."""
+
+    def __init__(self, expected: int, actual: int) -> None:
+        super().__init__(f"the log is at position {actual}, not {expected}; catch up and retry")
+        self.expected = expected
+        self.actual = actual
+
+
 class SchemaError(StoreError):
     """The database's schema is not one this code can use (e.g. written by a newer rofr)."""
 
@@ -117,11 +131,14 @@ class EventStore(Protocol):
         timers: Sequence[TimerChange] = (),
         *,
         side: Side = (),
+        expect_head: int | None = None,
     ) -> list[StoredEvent]:
         """Append to several streams in one transaction: all batches or none.
 
         A stream may appear twice; its second batch expects the version the first left it at.
-        ``side`` rows (see :data:`Side`) are written in the same transaction.
+        ``side`` rows (see :data:`Side`) are written in the same transaction. With
+        ``expect_head``, the append also requires the log's last position to be that one
+        (else :class:`HeadMoved`, nothing written).
         """
         ...
 

@@ -72,6 +72,7 @@ class MemoryStore(StoreBase):
         timers: Sequence[TimerChange] = (),
         *,
         side: Side = (),
+        expect_head: int | None = None,
     ) -> list[StoredEvent]:
         """Append to several streams at once (all or nothing); see ``EventStore.append_many``."""
         at = as_utc(recorded_at)
@@ -81,7 +82,7 @@ class MemoryStore(StoreBase):
             self._flush()
             events = self._events
             head = (len(events), events[-1].hash) if events else (0, GENESIS)
-            rows = plan_rows(batches, head, self.stream_version, at, at_text)
+            rows = plan_rows(batches, head, self.stream_version, at, at_text, expect_head)
             writes = side_writes(side, rows)
             # Nothing above touched the store, so a conflict or an unencodable value (a float
             # in data) has left it exactly as it was: that is the whole transaction.

@@ -42,6 +42,8 @@ _PLAIN = statements("%s")
 # SELECT would still return the row (MVCC shows the pre-delete version). The row locks taken
 # here are released when this read's transaction ends, at once.
 _SQL = replace(_PLAIN, due=f"{_PLAIN.due} FOR UPDATE SKIP LOCKED")
+# Every stream of an append at once (the unique (stream, version) index answers each).
+_VERSIONS = "SELECT stream, MAX(version) FROM events WHERE stream = ANY(%s) GROUP BY stream"
 
 
 class PostgresStore(SqlLog):
@@ -72,18 +74,31 @@ class PostgresStore(SqlLog):
         timers: Sequence[TimerChange] = (),
         *,
         side: Side = (),
+        expect_head: int | None = None,
     ) -> list[StoredEvent]:
         """Append to several streams in one transaction; see ``EventStore.append_many``."""
         at = as_utc(recorded_at)
         at_text = to_jsonable(at)
         changes = [self._encode_change(change) for change in timers]
+        streams = list({stream for stream, _, _ in batches})
         with self._lock:
             conn = self._conn
             try:
-                with conn.cursor() as cur:
+                # Two round trips in all (pipeline mode): the lock, the head and every stream's
+                # version are sent together (the server runs them in order, so the reads come
+                # after the lock, each with a fresh snapshot under READ COMMITTED); then the
+                # rows, the timer changes, the side writes and the COMMIT go together. Sent
+                # one by one, a group of 16 submissions took about 60 round trips.
+                with conn.pipeline(), conn.cursor() as cur, conn.cursor() as reads:
                     cur.execute(_LOCK)
-                    head = head_of(cur.execute(_SQL.head).fetchone())
-                    rows = plan_rows(batches, head, partial(_version, cur), at, at_text)
+                    reads.execute(_SQL.head)
+                    head_row = reads.fetchone()
+                    versions: dict[str, int] = {}
+                    if streams:
+                        reads.execute(_VERSIONS, (streams,))
+                        versions = {str(s): int(v) for s, v in reads.fetchall()}
+                    rows = plan_rows(batches, head_of(head_row), partial(_known, versions),
+                                     at, at_text, expect_head)  # fmt: skip
                     if rows:
                         cur.executemany(_SQL.insert, self._insert_params(rows, at))
                     for sql, args in changes:
@@ -91,7 +106,7 @@ class PostgresStore(SqlLog):
                     keep = [self._record_row(write) for write in side_writes(side, rows)]
                     if keep:
                         cur.executemany(_SQL.keep, keep)
-                conn.commit()
+                    conn.commit()
             except psycopg.errors.UniqueViolation as error:
                 conn.rollback()
                 # Only reachable if some writer bypassed the advisory lock.
@@ -140,5 +155,5 @@ class PostgresStore(SqlLog):
             self._conn.close()
 
 
-def _version(cur: psycopg.Cursor[Any], stream: str) -> int:
-    return int(cur.execute(_SQL.version, (stream,)).fetchone()[0])  # type: ignore[index]
+def _known(versions: dict[str, int], stream: str) -> int:
+    return versions.get(stream, 0)

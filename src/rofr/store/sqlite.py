@@ -69,6 +69,7 @@ class SqliteStore(SqlLog):
         timers: Sequence[TimerChange] = (),
         *,
         side: Side = (),
+        expect_head: int | None = None,
     ) -> list[StoredEvent]:
         """Append to several streams in one transaction; see ``EventStore.append_many``."""
         at = as_utc(recorded_at)
@@ -84,7 +85,7 @@ class SqliteStore(SqlLog):
             conn.execute("BEGIN IMMEDIATE")
             try:
                 head = head_of(conn.execute(_SQL.head).fetchone())
-                rows = plan_rows(batches, head, partial(_version, conn), at, at_text)
+                rows = plan_rows(batches, head, partial(_version, conn), at, at_text, expect_head)
                 conn.executemany(_SQL.insert, self._insert_params(rows, at))
                 for sql, args in changes:
                     conn.execute(sql, args)
