@@ -54,6 +54,11 @@ _T = TypeVar("_T")
 
 def replace(obj: _T, **changes: Any) -> _T:
     """``dataclasses.replace`` for the state's records, without per-call introspection."""
+    return _replaced(obj, changes)
+
+
+def _replaced(obj: _T, changes: dict[str, Any]) -> _T:
+    # ``replace`` with the changes already in a dict (evolve builds one per event).
     key = (type(obj), tuple(changes))
     replacer = _REPLACERS.get(key)
     if replacer is None:
@@ -189,6 +194,24 @@ class State:
         return self.contract.version(rs.version_id)
 
 
+def _make_state_builder() -> Any:
+    # ``State(...)`` sets each of its seven fields through ``object.__setattr__`` (it is
+    # frozen); evolve builds one per event. The same record, built as the replacers above
+    # build theirs: a new object with every slot filled through its descriptor.
+    names = [f.name for f in fields(State)]
+    namespace: dict[str, Any] = {"new": object.__new__, "cls": State}
+    body = [f"def build({', '.join(names)}):", "    out = new(cls)"]
+    for name in names:
+        namespace[f"set_{name}"] = State.__dict__[name].__set__
+        body.append(f"    set_{name}(out, {name})")
+    body.append("    return out")
+    exec("\n".join(body), namespace)
+    return namespace["build"]
+
+
+_state = _make_state_builder()
+
+
 def evolve(state: State, event: ev.Event) -> State:
     """The state after ``event``. Pure; unknown event types are an error."""
     kind = type(event)
@@ -205,15 +228,16 @@ def evolve(state: State, event: ev.Event) -> State:
         if kind is ev.OfferSent:
             assert isinstance(event, ev.OfferSent)
             offers = offers.set(event.offer_id, event.requirement_id)
-        return State(
+        folded: State = _state(
             state.contract,
-            state.requirements.set(rs.requirement.id, replace(rs, **changes)),
+            state.requirements.set(rs.requirement.id, _replaced(rs, changes)),
             offers,
             state.waivers,
             state.triggers,
             streams,
             state.revenue,
         )
+        return folded
     handler = _HANDLERS.get(kind)
     if handler is None:
         raise TypeError(f"no evolve rule for {kind.__name__}")
