@@ -9,6 +9,7 @@ mean and a 95% confidence interval from the t-distribution (n - 1 degrees of fre
 from __future__ import annotations
 
 import functools
+import gc
 import itertools
 import math
 import statistics
@@ -111,12 +112,27 @@ def _on_processes(
             out.append(run_task(t))
             done()
         return out
+    _before_fork(tasks)
     with ProcessPoolExecutor(max_workers=workers) as pool:
         results = []
         for result in pool.map(run_task, tasks, chunksize=1):
             results.append(result)
             done()
         return results
+
+
+def _before_fork(tasks: list[SweepTask]) -> None:
+    # Workers are forked from this process. What every task would otherwise build once per
+    # worker (the parsed contract and inventory) is built here once and inherited. Then the
+    # collector's objects are frozen: a worker's collections would otherwise walk (and, by
+    # touching their headers, copy page by page) everything inherited from this process, a
+    # cost each worker pays that one process does not. Frozen objects are still freed by
+    # reference counting; this process keeps them frozen (as the simulator's driver does).
+    if tasks:
+        scenario = Scenario.model_validate(tasks[0].scenario)
+        _contract(str(scenario.path(scenario.contract.file)))
+        scenario.provider_specs()
+    gc.freeze()
 
 
 def _on_ray(
