@@ -70,6 +70,25 @@ class Server:
                 time.sleep(0.05)
         raise RuntimeError(f"rofr serve did not start; see {self.log}")
 
+    def cpu_seconds(self) -> float:
+        """CPU seconds used so far by the server and its worker processes (from /proc): a
+        figure that, unlike the rate, hardly moves with other load on the machine."""
+        if self.proc is None:
+            return 0.0
+        tick = os.sysconf("SC_CLK_TCK")
+        family = {self.proc.pid}
+        total = 0.0
+        for stat in sorted(Path("/proc").glob("[0-9]*/stat")):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            pid, ppid = int(stat.parent.name), int(fields[1])
+            if pid in family or ppid in family:
+                family.add(pid)
+                total += (int(fields[11]) + int(fields[12])) / tick  # utime + stime
+        return total
+
     def stop(self) -> None:
         if self.proc is not None:
             self.proc.terminate()
@@ -164,27 +183,29 @@ def _prepare(url: str) -> str:
 
 
 def _run_load(server: Server, key: str, n: int, concurrency: int, health: bool, first: int = 0
-              ) -> tuple[float, list[float], int]:  # fmt: skip
+              ) -> tuple[float, list[float], int, float]:  # fmt: skip
     queue: multiprocessing.Queue = multiprocessing.Queue()  # type: ignore[type-arg]
     port = int(server.base.rsplit(":", 1)[1])
     proc = multiprocessing.Process(
         target=_load, args=(port, key, n, concurrency, health, first, queue)
     )
+    cpu = server.cpu_seconds()
     proc.start()
     result: tuple[float, list[float], int] = queue.get()
     proc.join()
-    return result
+    return (*result, server.cpu_seconds() - cpu)
 
 
-def _line(label: str, n: int, result: tuple[float, list[float], int], base: float | None
-          ) -> float:  # fmt: skip
-    elapsed, latencies, errors = result
+def _line(label: str, n: int, result: tuple[float, list[float], int, float],
+          base: float | None) -> float:  # fmt: skip
+    elapsed, latencies, errors, cpu = result
     ms = sorted(x * 1000 for x in latencies)
     rate = n / elapsed
     ratio = f"  ({rate / base:.2f}x GET /health)" if base else ""
     failed = f"  {errors} NOT 2xx" if errors else ""
     print(f"{label:<34} {rate:>7,.0f}/s  p50 {statistics.median(ms):6.1f} ms  "
-          f"p99 {ms[int(len(ms) * 0.99) - 1]:6.1f} ms{ratio}{failed}", flush=True)  # fmt: skip
+          f"p99 {ms[int(len(ms) * 0.99) - 1]:6.1f} ms  server CPU {cpu * 1e6 / n:5.0f} us/req{ratio}{failed}",
+          flush=True)  # fmt: skip
     return rate
 
 

@@ -26,16 +26,18 @@ from prometheus_client import (
     generate_latest,
 )
 from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from rofr.api.auth import Principal, Role, principal_for
-from rofr.api.commit import ANSWERING, Answering, render_body
+from rofr.api.auth import Principal, Role, cached_principal, principal_for
+from rofr.api.commit import ANSWERING, Answering, Decided, Replay, Respond, render_body
 from rofr.api.errors import ApiError
 from rofr.api.service import Service, Settings
 from rofr.broker import Clock, Market, SystemClock
 from rofr.engine import Rejected
+from rofr.engine import commands as cmd
 
-__all__ = ["Caller", "create_app", "idempotent", "require", "service_of"]
+__all__ = ["Caller", "create_app", "idempotent", "idempotent_command", "require", "service_of"]
 
 
 def service_of(request: Request) -> Service:
@@ -44,12 +46,18 @@ def service_of(request: Request) -> Service:
     return service
 
 
-def _caller(request: Request, authorization: Annotated[str | None, Header()] = None) -> Principal:
+async def _caller(
+    request: Request, authorization: Annotated[str | None, Header()] = None
+) -> Principal:
+    # async, so that FastAPI runs it on the event loop: a sync dependency costs a hop to the
+    # thread pool and back on every request (about a sixth of a submission's CPU). A key
+    # read recently is answered from memory; only a miss goes to the database, in a thread.
     if not authorization or not authorization.startswith("Bearer "):
         raise ApiError(
             401, "unauthorized", "send `Authorization: Bearer <API key>`", "authorization"
         )
-    who = principal_for(service_of(request).db, authorization.removeprefix("Bearer ").strip())
+    db, key = service_of(request).db, authorization.removeprefix("Bearer ").strip()
+    who = cached_principal(db, key) or await run_in_threadpool(principal_for, db, key)
     if who is None:
         raise ApiError(401, "unauthorized", "unknown or revoked API key", "authorization")
     return who
@@ -65,6 +73,36 @@ def require(who: Principal, *roles: Role) -> None:
         raise ApiError(403, "forbidden", f"a {who.role.value} key may not do this ({allowed})")
 
 
+def _request_hash(request: Request, body: BaseModel | None) -> str:
+    payload = "" if body is None else body.model_dump_json()
+    return hashlib.sha256(f"{request.method} {request.url.path}\n{payload}".encode()).hexdigest()
+
+
+def _replayed(first_hash: str, digest: str, status: int, text: str) -> Response:
+    """The answer kept for a key, or a 409 if the key came with another request."""
+    if first_hash != digest:
+        raise ApiError(
+            409, "idempotency_key_reused",
+            "this Idempotency-Key was used with a different request", "idempotency-key",
+        )  # fmt: skip
+    return JSONResponse(json.loads(text), status, headers={"Idempotent-Replayed": "true"})
+
+
+def _keep(service: Service, answering: Answering, status: int, text: str) -> None:
+    """Keep the answer sent unless the events' transaction kept exactly it already."""
+    party, key, digest = answering.party, answering.key, answering.request_hash
+    if answering.kept is None:
+        service.db.keep_answer(party, key, digest, status, text, service.clock())
+    elif answering.kept != (status, text):
+        service.db.replace_answer(party, key, answering.kept, status, text)
+
+
+def _failure(exc: Exception) -> tuple[int, str]:
+    error = ApiError.from_rejected(exc) if isinstance(exc, Rejected) else exc
+    assert isinstance(error, ApiError)
+    return error.status, json.dumps(error.content())
+
+
 def idempotent(
     request: Request, who: Principal, body: BaseModel | None, action: Callable[[], tuple[int, Any]]
 ) -> Response:
@@ -78,35 +116,57 @@ def idempotent(
     answers (refusals, actions without ``respond``) are kept after the action, as before."""
     service = service_of(request)
     key = request.headers.get("idempotency-key")
-    payload = "" if body is None else body.model_dump_json()
-    digest = hashlib.sha256(f"{request.method} {request.url.path}\n{payload}".encode()).hexdigest()
+    digest = _request_hash(request, body)
     answering = Answering(who.party, key, digest) if key else None
     if key:
         found = service.find_answer(who.party, key)
         if found is not None:
-            first_hash, status, text = found
-            if first_hash != digest:
-                raise ApiError(
-                    409, "idempotency_key_reused",
-                    "this Idempotency-Key was used with a different request", "idempotency-key",
-                )  # fmt: skip
-            return JSONResponse(json.loads(text), status, headers={"Idempotent-Replayed": "true"})
+            return _replayed(found[0], digest, found[1], found[2])
     token = ANSWERING.set(answering)
     try:
         status, content = action()
         text = render_body(content)
-    except Rejected as exc:
-        error = ApiError.from_rejected(exc)
-        status, text = error.status, json.dumps(error.content())
-    except ApiError as error:
-        status, text = error.status, json.dumps(error.content())
+    except (Rejected, ApiError) as exc:
+        status, text = _failure(exc)
     finally:
         ANSWERING.reset(token)
-    if key and answering is not None:
-        if answering.kept is None:
-            service.db.keep_answer(who.party, key, digest, status, text, service.clock())
-        elif answering.kept != (status, text):
-            service.db.replace_answer(who.party, key, answering.kept, status, text)
+    if answering is not None:
+        _keep(service, answering, status, text)
+    return Response(text, status, media_type="application/json")
+
+
+async def idempotent_command(
+    request: Request,
+    who: Principal,
+    body: BaseModel,
+    command: cmd.Command,
+    respond: Respond,
+    read_back: Callable[[Decided], tuple[int, Any]],
+) -> Response:
+    """:func:`idempotent` for a POST that is one command, served on the event loop.
+
+    The key is looked up and the command decided in the thread pool, in its group's turn
+    (``GroupCommit.execute_async``); the loop only waits. ``respond`` builds the answer from
+    the decision; ``read_back`` (in a thread) when the decision alone cannot."""
+    service = service_of(request)
+    key = request.headers.get("idempotency-key")
+    digest = _request_hash(request, body)
+    answering = Answering(who.party, key, digest) if key else None
+    try:
+        outcome = await service.commits.execute_async(command, respond, answering)
+        if isinstance(outcome, Replay):
+            return _replayed(outcome.request_hash, digest, outcome.status, outcome.text)
+        if outcome.answer is not None:  # kept with the events, and nothing happened since
+            status, text = outcome.answer
+        else:
+            answer = respond(outcome)
+            if answer is None:
+                answer = await run_in_threadpool(read_back, outcome)
+            status, text = answer[0], render_body(answer[1])
+    except (Rejected, ApiError) as exc:
+        status, text = _failure(exc)
+    if answering is not None and answering.kept != (status, text):
+        await run_in_threadpool(_keep, service, answering, status, text)
     return Response(text, status, media_type="application/json")
 
 

@@ -59,3 +59,9 @@ def principal_for(db: ServiceDb, key: str) -> Principal | None:
     """The principal a presented key stands for, or ``None`` if it is unknown or revoked."""
     row = db.find_key(hash_key(key))
     return None if row is None else Principal(row.party, Role(row.role))
+
+
+def cached_principal(db: ServiceDb, key: str) -> Principal | None:
+    """The principal of a key read recently (no database access), else ``None``."""
+    row = db.cached_key(hash_key(key))
+    return None if row is None else Principal(row.party, Role(row.role))

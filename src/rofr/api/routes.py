@@ -6,14 +6,16 @@ database recorded. Writes go through the one broker of the process (``Service.ex
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
 
-from rofr.api.app import Caller, idempotent, require, service_of
-from rofr.api.auth import Role
-from rofr.api.commit import Decided, Rendered
+from rofr.api.app import Caller, idempotent, idempotent_command, require, service_of
+from rofr.api.auth import Principal, Role
+from rofr.api.commit import Decided, Rendered, Respond
 from rofr.api.errors import ERROR_RESPONSES, ApiError
 from rofr.api.models import (
     AcceptBody,
@@ -24,6 +26,7 @@ from rofr.api.models import (
     QuoteView,
     RequirementView,
 )  # fmt: skip
+from rofr.api.service import Service
 from rofr.api.views import (
     offer_for,
     offer_view,
@@ -53,40 +56,55 @@ def health(request: Request) -> dict[str, Any]:
 
 
 @router.post("/v1/requirements", status_code=201, tags=["buyer"], response_model=RequirementView)
-def submit(request: Request, who: Caller, spec: RequirementSpec) -> Response:
+async def submit(request: Request, who: Caller, spec: RequirementSpec) -> Response:
     """Submit a requirement (buyer). ``buyer`` defaults to the caller's party."""
+    # async: the busiest POST is served on the event loop and decided in its group's turn in
+    # the thread pool (GroupCommit.execute_async), with no thread hop of its own.
     require(who, Role.BUYER)
+    service = service_of(request)
+    if who.role != Role.BUYER:  # an admin's default buyer is read from the contract
+        return await run_in_threadpool(_submit_as_admin, request, who, spec)
+    buyer = spec.buyer or who.party
+    if buyer != who.party:
+        raise ApiError(403, "forbidden", f"a key of {who.party} cannot submit for {buyer}", "buyer")
+    respond, read_back = _submitted(service, who, spec.id)
+    command = cmd.SubmitRequirement(spec.to_requirement(buyer))
+    return await idempotent_command(request, who, spec, command, respond, read_back)
+
+
+def _submitted(
+    service: Service, who: Principal, requirement_id: str
+) -> tuple[Respond, Callable[[Decided], tuple[int, Any]]]:
+    """How a submission is answered: from the decision itself when it can be (the state after
+    the commit and the rows just appended are what a read of the log would return, see
+    ``Decided.stream_rows``), else by reading the stream back."""
+    stream = f"req:{requirement_id}"
+
+    def respond(decided: Decided) -> tuple[int, Any] | None:
+        rows = decided.stream_rows(stream)
+        if rows is None or decided.state is None:
+            return None
+        return 201, requirement_view(requirement_for(decided.state, who, requirement_id), rows)
+
+    def read_back(decided: Decided) -> tuple[int, Any]:
+        assert decided.state is not None
+        rs = requirement_for(decided.state, who, requirement_id)
+        return 201, requirement_view(rs, service.store.read_stream(stream))
+
+    return respond, read_back
+
+
+def _submit_as_admin(request: Request, who: Principal, spec: RequirementSpec) -> Response:
     service = service_of(request)
 
     def act() -> tuple[int, Any]:
-        if who.role == Role.BUYER:
-            buyer = spec.buyer or who.party
-            if buyer != who.party:
-                raise ApiError(
-                    403, "forbidden", f"a key of {who.party} cannot submit for {buyer}", "buyer"
-                )
-        else:
-            contract = service.read(lambda s: s.contract)
-            buyer = spec.buyer or (who.party if contract is None else contract.parties.buyer.id)
-        stream = f"req:{spec.id}"
-
-        def respond(decided: Decided) -> tuple[int, Any] | None:
-            # Answer from the decision itself: the state after the commit and the rows just
-            # appended are exactly what a read of the log would return (Decided.stream_rows).
-            rows = decided.stream_rows(stream)
-            if rows is None or decided.state is None:
-                return None
-            return 201, requirement_view(requirement_for(decided.state, who, spec.id), rows)
-
+        contract = service.read(lambda s: s.contract)
+        buyer = spec.buyer or (who.party if contract is None else contract.parties.buyer.id)
+        respond, read_back = _submitted(service, who, spec.id)
         decided = service.decide(cmd.SubmitRequirement(spec.to_requirement(buyer)), respond)
         if decided.answer is not None:  # kept with the events, and nothing happened since
             return decided.answer[0], Rendered(decided.answer[1])
-        answer = respond(decided)
-        if answer is not None:
-            return answer
-        assert decided.state is not None
-        rs = requirement_for(decided.state, who, spec.id)
-        return 201, requirement_view(rs, service.store.read_stream(stream))
+        return respond(decided) or read_back(decided)
 
     return idempotent(request, who, spec, act)
 

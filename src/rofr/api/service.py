@@ -62,7 +62,7 @@ class Service:
         self.settings = settings
         self.broker = Broker(self.store, clock, market)
         self.lock = threading.Lock()
-        self.commits = GroupCommit(self.broker, self.lock)
+        self.commits = GroupCommit(self.broker, self.lock, find_answer=self.find_answer)
         self.outbox = Outbox(self.store, self.db, clock, settings)
         self._stop = threading.Event()
         self._next_resume = 0.0

@@ -124,12 +124,20 @@ class ServiceDb:
                 key_hash, key_id, party, role, utc_text(at),
             )  # fmt: skip
 
-    def find_key(self, key_hash: str) -> ApiKeyRow | None:
-        """The live key with this hash, if any (cached for ``KEY_CACHE_SECONDS``; unknown keys
-        are never cached, so a key created by another process works at once)."""
+    def cached_key(self, key_hash: str) -> ApiKeyRow | None:
+        """The key with this hash if it was read less than ``KEY_CACHE_SECONDS`` ago (no
+        database access: safe on the event loop)."""
         cached = self._keys.get(key_hash)
         if cached is not None and cached[1] > time.monotonic():
             return cached[0]
+        return None
+
+    def find_key(self, key_hash: str) -> ApiKeyRow | None:
+        """The live key with this hash, if any (cached for ``KEY_CACHE_SECONDS``; unknown keys
+        are never cached, so a key created by another process works at once)."""
+        cached = self.cached_key(key_hash)
+        if cached is not None:
+            return cached
         rows = self.query(
             "SELECT key_id, party, role FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL",
             key_hash,
