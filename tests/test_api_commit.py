@@ -9,15 +9,21 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
+import pytest
+
 from engine_kit import BUYER, T0, requirement, small_contract
+from pg_kit import fresh_schema, postgres_param
+from rofr.api import ServiceDb
 from rofr.api.commit import Answering, Decided, GroupCommit, Replay
 from rofr.broker import Broker
 from rofr.engine import Rejected
 from rofr.engine import commands as cmd
-from rofr.store import MemoryStore
+from rofr.store import MemoryStore, open_store
 
 
 class CountingStore(MemoryStore):
@@ -41,7 +47,11 @@ def _commit(found: dict[tuple[str, str], tuple[str, int, str]] | None = None) ->
     broker.execute(cmd.AdoptContract(small_contract(), by=BUYER), T0)
     store.appends = 0
     answers = found or {}
-    return GroupCommit(broker, threading.Lock(), find_answer=lambda p, k: answers.get((p, k)))
+    return GroupCommit(
+        broker,
+        threading.Lock(),
+        find_answers=lambda keys: {k: answers[k] for k in keys if k in answers},
+    )
 
 
 def _respond(decided: Decided) -> tuple[int, Any] | None:
@@ -103,3 +113,31 @@ def test_a_failed_group_tells_every_awaiting_request() -> None:
     store.append_many = working  # type: ignore[method-assign]
     (later,) = asyncio.run(_submit_all(commit, ["r9"]))  # the queue was not left stuck
     assert isinstance(later, Decided) and later.events
+
+
+@pytest.fixture(params=["sqlite", postgres_param()])
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ServiceDb]:
+    if request.param == "postgres":
+        with fresh_schema() as url:
+            open_store(url).close()  # creates the tables
+            opened = ServiceDb(url)
+            yield opened
+            opened.close()
+        return
+    url = str(tmp_path / "rofr.db")
+    open_store(url).close()
+    opened = ServiceDb(url)
+    yield opened
+    opened.close()
+
+
+def test_find_answers_reads_exactly_the_pairs_asked_for(db: ServiceDb) -> None:
+    for party, key in [("a", "k1"), ("a", "k2"), ("b", "k1"), ("b", "k3")]:
+        db.keep_answer(party, key, f"h-{party}-{key}", 201, f'"{party}{key}"', T0)
+    asked = [("a", "k1"), ("b", "k3"), ("a", "k3"), ("c", "k1")]  # a/k3 and c/k1 have none
+    assert db.find_answers(asked) == {
+        ("a", "k1"): ("h-a-k1", 201, '"ak1"'),
+        ("b", "k3"): ("h-b-k3", 201, '"bk3"'),
+    }
+    assert db.find_answers([]) == {}
+    assert {k: db.find_answer(*k) for k in asked if db.find_answer(*k)} == db.find_answers(asked)

@@ -160,8 +160,9 @@ def _answers_side(
     return side
 
 
-Found = Callable[[str, str], tuple[str, int, str] | None]
-"""Looks up the answer kept for ``(party, key)``: ``(request_hash, status, body)`` or None."""
+Found = Callable[[Sequence[tuple[str, str]]], dict[tuple[str, str], tuple[str, int, str]]]
+"""Looks up the answers kept for ``(party, key)`` pairs: ``(request_hash, status, body)`` by
+pair, for the pairs that have one (one query for a whole group)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,12 +192,12 @@ class GroupCommit:
         broker: Broker,
         lock: threading.Lock,
         max_group: int = 256,
-        find_answer: Found | None = None,
+        find_answers: Found | None = None,
     ) -> None:
         self.broker = broker
         self.lock = lock
         self.max_group = max_group
-        self.find_answer = find_answer
+        self.find_answers = find_answers
         self._queue: list[_Slot] = []
         self._queue_lock = threading.Lock()
         self._draining = False
@@ -299,17 +300,19 @@ class GroupCommit:
 
     def _replays(self, group: list[_Slot]) -> list[_Slot]:
         """The slots still to decide: a slot whose key already has an answer gets it."""
-        if self.find_answer is None:
+        keys = [(s.lookup.party, s.lookup.key) for s in group if s.lookup is not None]
+        if self.find_answers is None or not keys:
             return group
+        found = self.find_answers(keys)
         rest = []
         for slot in group:
-            found = None if slot.lookup is None else self.find_answer(
-                slot.lookup.party, slot.lookup.key
+            answer = None if slot.lookup is None else found.get(
+                (slot.lookup.party, slot.lookup.key)
             )  # fmt: skip
-            if found is None:
+            if answer is None:
                 rest.append(slot)
             else:
-                slot.replay = Replay(*found)
+                slot.replay = Replay(*answer)
                 slot.settle()
         return rest
 

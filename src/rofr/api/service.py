@@ -13,7 +13,7 @@ import gc
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
@@ -62,7 +62,7 @@ class Service:
         self.settings = settings
         self.broker = Broker(self.store, clock, market)
         self.lock = threading.Lock()
-        self.commits = GroupCommit(self.broker, self.lock, find_answer=self.find_answer)
+        self.commits = GroupCommit(self.broker, self.lock, find_answers=self.find_answers)
         self.outbox = Outbox(self.store, self.db, clock, settings)
         self._stop = threading.Event()
         self._next_resume = 0.0
@@ -91,6 +91,17 @@ class Service:
             record = self.store.idempotency(party, key)
             if record is not None:
                 return record.request_hash, record.status, record.body
+        return found
+
+    def find_answers(
+        self, keys: Sequence[tuple[str, str]]
+    ) -> dict[tuple[str, str], tuple[str, int, str]]:
+        """:meth:`find_answer` for a group's keys, in one query."""
+        found = self.db.find_answers(keys)
+        if isinstance(self.store, MemoryStore):
+            for party, key in keys:
+                if (party, key) not in found and (answer := self.find_answer(party, key)):
+                    found[party, key] = answer
         return found
 
     def read(self, fn: Callable[[State], T]) -> T:

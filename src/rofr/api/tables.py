@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -170,6 +170,26 @@ class ServiceDb:
             party, key,
         )  # fmt: skip
         return (str(rows[0][0]), int(rows[0][1]), str(rows[0][2])) if rows else None
+
+    def find_answers(
+        self, keys: Sequence[tuple[str, str]]
+    ) -> dict[tuple[str, str], tuple[str, int, str]]:
+        """:meth:`find_answer` for many ``(party, key)`` pairs in one query (a group's keys)."""
+        if not keys:
+            return {}
+        parties, names = sorted({p for p, _ in keys}), sorted({k for _, k in keys})
+        rows = self.query(
+            "SELECT party, key, request_hash, status, body FROM idempotency"
+            f" WHERE party IN ({', '.join('?' * len(parties))})"
+            f" AND key IN ({', '.join('?' * len(names))})",
+            *parties, *names,
+        )  # fmt: skip
+        wanted = set(keys)
+        return {
+            (str(p), str(k)): (str(h), int(st), str(b))
+            for p, k, h, st, b in rows
+            if (p, k) in wanted
+        }
 
     def keep_answer(
         self, party: str, key: str, request_hash: str, status: int, body: str, at: datetime
