@@ -17,11 +17,17 @@ import pytest
 from api_kit import Api, running_api, spec
 from rofr.api import sign
 from rofr.store import open_store, verify_chain
+from rofr.store.chain import first_break
 
 
 @pytest.fixture
 def api(tmp_path: Path) -> Iterator[Api]:
     yield from running_api(tmp_path / "rofr.db")
+
+
+def mine_and_before(rows: list[dict[str, Any]], mine: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The log up to the last of ``mine`` (a prefix the chain verifier can check)."""
+    return rows[: rows.index(mine[-1]) + 1]
 
 
 def test_replayed_post_returns_the_first_answer_and_a_changed_body_is_409(api: Api) -> None:
@@ -35,6 +41,10 @@ def test_replayed_post_returns_the_first_answer_and_a_changed_body_is_409(api: A
     # The replay recorded nothing: one submission in the log.
     rows = api.get("auditor", "/v1/events").json()
     assert sum(r["type"] == "RequirementSubmitted" for r in rows) == 1
+    # The answer's events are the log's rows exactly, hashes and times as the chain has them.
+    mine = [r for r in rows if r["stream"] == "req:r1"]
+    assert first.json()["events"] == mine[: len(first.json()["events"])]
+    assert first_break(mine_and_before(rows, mine)) is None
 
 
 @pytest.mark.parametrize(

@@ -23,6 +23,7 @@ __all__ = [
     "as_utc",
     "canonical_bytes",
     "canonical_json_bytes",
+    "canonical_json_text",
     "parse_time",
     "to_jsonable",
 ]
@@ -244,6 +245,11 @@ def canonical_json_bytes(data: Any) -> bytes:
     """``canonical_bytes`` for data that is already plain JSON (``to_jsonable`` output): the
     same bytes without walking the data again."""
     return _canonical_text(data).encode("utf-8")
+
+
+def canonical_json_text(data: Any) -> str:
+    """:func:`canonical_json_bytes` as text (what the SQL stores keep in their data column)."""
+    return _canonical_text(data)
 
 
 # What ``json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)`` builds

@@ -235,10 +235,10 @@ class Broker:
             stream = e.stream
             kind, data = encode_event(e)
             if batches and batches[-1][0] == stream:
-                batches[-1][2].append(NewEvent(stream, kind, data))
+                batches[-1][2].append(NewEvent(stream, kind, data, plain=True))
             else:
                 base = versions.get(stream, self.state.stream_version(stream))
-                batches.append((stream, base, [NewEvent(stream, kind, data)]))
+                batches.append((stream, base, [NewEvent(stream, kind, data, plain=True)]))
             versions[stream] = versions.get(stream, self.state.stream_version(stream)) + 1
         return batches
 

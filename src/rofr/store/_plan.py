@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from rofr.store.chain import StoredEvent, chain_hash, record_bytes_plain
+from rofr.store.chain import StoredEvent, chain_hash, record_bytes_of_text
 from rofr.store.log import Batch, HeadMoved, VersionConflict
-from rofr.values import to_jsonable
+from rofr.values import canonical_json_text, to_jsonable
 
 __all__ = ["plan_rows"]
 
@@ -26,6 +26,7 @@ def plan_rows(
     at: datetime,
     at_text: str,
     expect_head: int | None = None,
+    texts: list[str] | None = None,
 ) -> list[StoredEvent]:
     """The stored rows ``batches`` become after ``head`` (last position and hash).
 
@@ -36,6 +37,7 @@ def plan_rows(
     not the stream's, ``ValueError`` for an event of another stream in a batch, and whatever
     ``to_jsonable`` raises for unencodable data (a float); the store is untouched then.
     With ``expect_head``, raises :class:`HeadMoved` unless ``head`` is at that position.
+    ``texts``, if given, receives each row's data as canonical JSON text (for an SQL column).
     """
     position, prev = head
     if expect_head is not None and position != expect_head:
@@ -53,8 +55,11 @@ def plan_rows(
                 raise ValueError(f"event for {event.stream!r} in a batch for {stream!r}")
             position += 1
             actual += 1
-            data = to_jsonable(event.data)
-            body = record_bytes_plain(position, stream, actual, event.type, data, at_text)
+            data = event.data if event.plain else to_jsonable(event.data)
+            text = canonical_json_text(data)
+            if texts is not None:
+                texts.append(text)
+            body = record_bytes_of_text(position, stream, actual, event.type, text, at_text)
             digest = chain_hash(prev, body)
             rows.append(StoredEvent(position, stream, actual, event.type, data, at, prev, digest))
             prev = digest

@@ -120,12 +120,16 @@ class SqlLog(StoreBase):
 
     # --- writing: the parameters of a transaction's statements ---------------------------------
 
-    def _insert_params(self, rows: Sequence[StoredEvent], at: datetime) -> list[tuple[Any, ...]]:
-        """The ``Statements.insert`` parameters of ``rows`` (all recorded at ``at``)."""
+    def _insert_params(
+        self, rows: Sequence[StoredEvent], at: datetime, texts: Sequence[str] | None = None
+    ) -> list[tuple[Any, ...]]:
+        """The ``Statements.insert`` parameters of ``rows`` (all recorded at ``at``); ``texts``
+        are the rows' data as canonical JSON when the caller has them (``plan_rows``)."""
         at_column = self._time_param(at)
+        data = texts if texts is not None else [_json(r.data) for r in rows]
         return [
-            (r.position, r.stream, r.version, r.type, _json(r.data), at_column, r.prev_hash, r.hash)
-            for r in rows
+            (r.position, r.stream, r.version, r.type, text, at_column, r.prev_hash, r.hash)
+            for r, text in zip(rows, data, strict=True)
         ]
 
     def _encode_change(self, change: TimerChange) -> tuple[str, tuple[Any, ...]]:

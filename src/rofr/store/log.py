@@ -40,6 +40,9 @@ class NewEvent:
     stream: str
     type: str
     data: Mapping[str, Any]
+    # True when ``data`` is already ``to_jsonable`` output (the broker's encoded events):
+    # the store then does not walk it again before hashing and writing it.
+    plain: bool = False
 
 
 Batch = tuple[str, int, Sequence[NewEvent]]

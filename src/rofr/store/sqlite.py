@@ -83,10 +83,13 @@ class SqliteStore(SqlLog):
             # of waiting. With IMMEDIATE the second writer waits (busy timeout), then reads the
             # first one's result, so its version check is decided on fresh data.
             conn.execute("BEGIN IMMEDIATE")
+            texts: list[str] = []
             try:
                 head = head_of(conn.execute(_SQL.head).fetchone())
-                rows = plan_rows(batches, head, partial(_version, conn), at, at_text, expect_head)
-                conn.executemany(_SQL.insert, self._insert_params(rows, at))
+                rows = plan_rows(
+                    batches, head, partial(_version, conn), at, at_text, expect_head, texts
+                )
+                conn.executemany(_SQL.insert, self._insert_params(rows, at, texts))
                 for sql, args in changes:
                     conn.execute(sql, args)
                 keep = [self._record_row(write) for write in side_writes(side, rows)]
