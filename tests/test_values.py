@@ -1,16 +1,26 @@
-"""Canonical JSON: the prebuilt encoder gives ``json.dumps``'s bytes, and ``to_jsonable``'s
-shortcuts for money and enum members give what its general path gives."""
+"""Canonical JSON (the prebuilt encoder gives ``json.dumps``'s bytes; ``to_jsonable``'s
+shortcuts give what its general path gives) and ``quick_init``'s records."""
 
 from __future__ import annotations
 
 import json
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rofr.values import Basis, Kind, canonical_bytes, canonical_json_bytes, to_jsonable
+from rofr.engine import events as ev
+from rofr.values import (
+    Basis,
+    Kind,
+    Requirement,
+    canonical_bytes,
+    canonical_json_bytes,
+    to_jsonable,
+)
 
 _JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(),
@@ -42,3 +52,49 @@ def test_enum_members_stay_their_text() -> None:
         assert canonical_bytes({"b": Basis.WAIVED, "a": Decimal("12.50")}) == (
             b'{"a":"12.50","b":"waived"}'
         )
+        assert canonical_bytes(date(2025, 1, 2)) == b'"2025-01-02"'
+
+
+def test_quick_init_builds_the_record_the_dataclass_init_builds() -> None:
+    from dataclasses import dataclass
+
+    from rofr.values import quick_init
+
+    def make() -> Any:
+        @dataclass(frozen=True, slots=True)
+        class Base:
+            at: int
+
+        @dataclass(frozen=True, slots=True)
+        class Record(Base):
+            name: str
+            tags: tuple[str, ...] = ()
+            note: str | None = None
+
+            def __post_init__(self) -> None:
+                if not self.name:
+                    raise ValueError("name must not be empty")
+
+        return Record
+
+    plain, quick = make(), quick_init(make())
+    for args, kwargs in [
+        ((1, "a"), {}),
+        ((2, "b", ("x",)), {"note": "n"}),
+        ((), {"at": 3, "name": "c"}),
+    ]:
+        assert repr(quick(*args, **kwargs)) == repr(plain(*args, **kwargs))
+    with pytest.raises(ValueError, match="must not be empty"):
+        quick(1, "")
+    with pytest.raises(TypeError):
+        quick(1)  # a missing argument is refused as by the dataclass's own __init__
+    with pytest.raises(AttributeError):
+        quick(1, "a").name = "b"  # type: ignore[misc]  # still frozen
+
+
+def test_records_keep_their_validation() -> None:
+    start = datetime(2025, 1, 1, tzinfo=UTC)
+    with pytest.raises(ValueError, match="gpus must be positive"):
+        Requirement("r", "b", ("H100",), 0, start, start, 1)
+    line = ev.OfferLine(8, None, "H100", None, start)
+    assert line == ev.OfferLine(gpus=8, unit_price=None, sku="H100", region=None, start=start)

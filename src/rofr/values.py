@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields, is_dataclass
+from dataclasses import MISSING, dataclass, fields, is_dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 __all__ = [
     "Basis",
@@ -25,8 +25,42 @@ __all__ = [
     "canonical_json_bytes",
     "canonical_json_text",
     "parse_time",
+    "quick_init",
     "to_jsonable",
 ]
+
+
+_C = TypeVar("_C", bound=type)
+
+
+def quick_init(cls: _C) -> _C:
+    """Give a frozen, slotted dataclass an ``__init__`` that stores each field through its
+    slot's descriptor instead of ``object.__setattr__`` (which a frozen dataclass's own
+    ``__init__`` calls per field): the same parameters, defaults and ``__post_init__`` call,
+    the same record, in about two thirds of the time. The engine builds a dozen such records
+    per requirement (events, placements, offer lines), so that is worth a few per cent of a
+    simulation. A class with a field this does not handle keeps its own ``__init__``."""
+    params: list[str] = []
+    body: list[str] = []
+    namespace: dict[str, Any] = {}
+    for i, f in enumerate(fields(cls)):
+        if not f.init or f.kw_only or f.default_factory is not MISSING:
+            return cls
+        descriptor = next(k.__dict__[f.name] for k in cls.__mro__ if f.name in k.__dict__)
+        namespace[f"set{i}"] = descriptor.__set__
+        if f.default is MISSING:
+            params.append(f.name)
+        else:
+            namespace[f"default{i}"] = f.default
+            params.append(f"{f.name}=default{i}")
+        body.append(f"    set{i}(self, {f.name})")
+    if hasattr(cls, "__post_init__"):
+        body.append("    self.__post_init__()")
+    exec(f"def __init__(self, {', '.join(params)}):\n" + "\n".join(body or ["    pass"]), namespace)
+    init = namespace["__init__"]
+    init.__qualname__ = f"{cls.__qualname__}.__init__"
+    setattr(cls, "__init__", init)  # noqa: B010 (mypy refuses assigning to a method)
+    return cls
 
 
 class Kind(StrEnum):
@@ -67,6 +101,7 @@ def parse_time(text: str) -> datetime:
     return parsed.astimezone(UTC)
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Requirement:
     """What the buyer needs. ``skus`` lists acceptable accelerator types; an empty
@@ -108,6 +143,7 @@ class Requirement:
         return timedelta(hours=self.duration_hours)
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Quote:
     """A provider's terms for some quantity. ``unit_price`` is USD per GPU-hour."""
@@ -130,6 +166,7 @@ class Quote:
             raise ValueError("quote unit_price must not be negative")
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Placement:
     """Capacity bought for a requirement, with the contractual basis it was bought on."""

@@ -11,7 +11,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from rofr.values import Quote, Requirement
+from rofr.values import Quote, Requirement, quick_init
 
 __all__ = [
     "AdoptContract",
@@ -173,3 +173,9 @@ class ReportRevenue(Command):
     amount: Decimal
     by: str
     correction: bool = False
+
+
+# The simulator builds a couple of commands per requirement: see ``quick_init``.
+for _command in (SubmitRequirement, RespondToOffer, FireDeadline, RecordQuotes,
+                 ConfirmReservation, RefuseReservation, CancelRequirement):  # fmt: skip
+    quick_init(_command)

@@ -11,7 +11,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, ClassVar
 
-from rofr.values import Basis, Placement, Quote, Requirement
+from rofr.values import Basis, Placement, Quote, Requirement, quick_init
 
 __all__ = [
     "ALL_EVENTS",
@@ -469,3 +469,7 @@ ALL_EVENTS: dict[str, type[Event]] = {
         RevenueReported,
     )
 }
+
+# Every decision builds several events and values (see ``quick_init``).
+for _record in (*ALL_EVENTS.values(), Exclusion, OfferLine, QuoteConsidered):
+    quick_init(_record)

@@ -17,7 +17,7 @@ import immutables
 from rofr.contract import Contract, Version, Waiver
 from rofr.contract.document import parse_contract_data
 from rofr.engine import events as ev
-from rofr.values import Basis, Placement, Quote, Requirement
+from rofr.values import Basis, Placement, Quote, Requirement, quick_init
 
 
 def _make_replacer(cls: type[Any], keys: tuple[str, ...]) -> Any:
@@ -86,6 +86,7 @@ class Status(StrEnum):
 FINAL = frozenset({Status.FULFILLED, Status.UNMET, Status.CANCELLED})
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Timer:
     """A pending deadline of a requirement."""
@@ -95,6 +96,7 @@ class Timer:
     purpose: str
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class RequirementState:
     """Everything decided so far about one requirement."""
@@ -167,6 +169,7 @@ class TriggerState:
     effective_at: datetime | None = None
 
 
+@quick_init  # evolve builds one per event
 @dataclass(frozen=True, slots=True)
 class State:
     """The whole broker: the contract, requirements, offers, waivers, triggers, streams."""
@@ -194,24 +197,6 @@ class State:
         return self.contract.version(rs.version_id)
 
 
-def _make_state_builder() -> Any:
-    # ``State(...)`` sets each of its seven fields through ``object.__setattr__`` (it is
-    # frozen); evolve builds one per event. The same record, built as the replacers above
-    # build theirs: a new object with every slot filled through its descriptor.
-    names = [f.name for f in fields(State)]
-    namespace: dict[str, Any] = {"new": object.__new__, "cls": State}
-    body = [f"def build({', '.join(names)}):", "    out = new(cls)"]
-    for name in names:
-        namespace[f"set_{name}"] = State.__dict__[name].__set__
-        body.append(f"    set_{name}(out, {name})")
-    body.append("    return out")
-    exec("\n".join(body), namespace)
-    return namespace["build"]
-
-
-_state = _make_state_builder()
-
-
 def evolve(state: State, event: ev.Event) -> State:
     """The state after ``event``. Pure; unknown event types are an error."""
     kind = type(event)
@@ -228,7 +213,7 @@ def evolve(state: State, event: ev.Event) -> State:
         if kind is ev.OfferSent:
             assert isinstance(event, ev.OfferSent)
             offers = offers.set(event.offer_id, event.requirement_id)
-        folded: State = _state(
+        return State(
             state.contract,
             state.requirements.set(rs.requirement.id, _replaced(rs, changes)),
             offers,
@@ -237,7 +222,6 @@ def evolve(state: State, event: ev.Event) -> State:
             streams,
             state.revenue,
         )
-        return folded
     handler = _HANDLERS.get(kind)
     if handler is None:
         raise TypeError(f"no evolve rule for {kind.__name__}")

@@ -23,7 +23,7 @@ from typing import Annotated, Literal, Protocol
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from rofr.market.yamlmarks import load_yaml_model
-from rofr.values import Requirement
+from rofr.values import Requirement, quick_init
 
 __all__ = [
     "CapacityView",
@@ -103,6 +103,7 @@ class CapacityView(Protocol):
         ...
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class OfferView:
     """An offer as the holder sees it. In ``match`` mode ``unit_price``, ``start``, ``region``
@@ -126,6 +127,7 @@ class OfferView:
             raise ValueError("min_increment must be positive")
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class HolderAnswer:
     """The holder's answer; ``accept_gpus == 0`` is a decline, with ``reason`` saying why."""

@@ -15,11 +15,12 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Protocol, runtime_checkable
 
-from rofr.values import Quote, Requirement
+from rofr.values import Quote, Requirement, quick_init
 
 __all__ = ["ProviderPort", "ProviderUnavailable", "Refusal", "Reservation", "gather_quotes"]
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Reservation:
     """Capacity a provider has set aside for a requirement over ``[start, end)``.
