@@ -50,14 +50,17 @@ def spec(rid: str = "r1", gpus: int = 64, **more: Any) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def running_api(db: Path, *, market: bool = True, adopt: bool = True) -> Iterator[Api]:
-    """Start the app over ``db`` (lifespan on, background loops off)."""
+def running_api(
+    db: Path, *, market: bool = True, adopt: bool = True, fast: bool = True
+) -> Iterator[Api]:
+    """Start the app over ``db`` (lifespan on, background loops off; ``fast``: the fast path
+    for submissions, see api/fast.py)."""
     clock = VirtualClock(T0)
     mk = None
     if market:
         inventory = load_inventory(example_path("inventory.yaml"))
         mk = Market({p.id: SimulatedProvider(p) for p in inventory.providers})
-    app = create_app(str(db), clock, mk, Settings(background=False))
+    app = create_app(str(db), clock, mk, Settings(background=False, fast_submit=fast))
     with TestClient(app) as client:
         service = app.state.service
         headers = {

@@ -12,6 +12,7 @@ import json
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Header, Request
@@ -37,7 +38,15 @@ from rofr.broker import Clock, Market, SystemClock
 from rofr.engine import Rejected
 from rofr.engine import commands as cmd
 
-__all__ = ["Caller", "create_app", "idempotent", "idempotent_command", "require", "service_of"]
+__all__ = [
+    "Caller",
+    "Post",
+    "create_app",
+    "idempotent",
+    "idempotent_command",
+    "require",
+    "service_of",
+]
 
 
 def service_of(request: Request) -> Service:
@@ -73,9 +82,9 @@ def require(who: Principal, *roles: Role) -> None:
         raise ApiError(403, "forbidden", f"a {who.role.value} key may not do this ({allowed})")
 
 
-def _request_hash(request: Request, body: BaseModel | None) -> str:
+def _request_hash(method: str, path: str, body: BaseModel | None) -> str:
     payload = "" if body is None else body.model_dump_json()
-    return hashlib.sha256(f"{request.method} {request.url.path}\n{payload}".encode()).hexdigest()
+    return hashlib.sha256(f"{method} {path}\n{payload}".encode()).hexdigest()
 
 
 def _replayed(first_hash: str, digest: str, status: int, text: str) -> Response:
@@ -116,7 +125,7 @@ def idempotent(
     answers (refusals, actions without ``respond``) are kept after the action, as before."""
     service = service_of(request)
     key = request.headers.get("idempotency-key")
-    digest = _request_hash(request, body)
+    digest = _request_hash(request.method, request.url.path, body)
     answering = Answering(who.party, key, digest) if key else None
     if key:
         found = service.find_answer(who.party, key)
@@ -135,10 +144,19 @@ def idempotent(
     return Response(text, status, media_type="application/json")
 
 
+@dataclass(frozen=True, slots=True)
+class Post:
+    """What idempotency needs of a POST: where it went, its key, who sent it, its body."""
+
+    service: Service
+    path: str
+    key: str | None
+    who: Principal
+    body: BaseModel
+
+
 async def idempotent_command(
-    request: Request,
-    who: Principal,
-    body: BaseModel,
+    post: Post,
     command: cmd.Command,
     respond: Respond,
     read_back: Callable[[Decided], tuple[int, Any]],
@@ -148,9 +166,8 @@ async def idempotent_command(
     The key is looked up and the command decided in the thread pool, in its group's turn
     (``GroupCommit.execute_async``); the loop only waits. ``respond`` builds the answer from
     the decision; ``read_back`` (in a thread) when the decision alone cannot."""
-    service = service_of(request)
-    key = request.headers.get("idempotency-key")
-    digest = _request_hash(request, body)
+    service, key, who = post.service, post.key, post.who
+    digest = _request_hash("POST", post.path, post.body)
     answering = Answering(who.party, key, digest) if key else None
     try:
         outcome = await service.commits.execute_async(command, respond, answering)
@@ -170,7 +187,11 @@ async def idempotent_command(
     return Response(text, status, media_type="application/json")
 
 
-def _install_metrics(app: FastAPI) -> None:
+Wrap = Callable[[Any], Any]
+"""An ASGI app wrapped around another (a fast path in front of the FastAPI stack)."""
+
+
+def _install_metrics(app: FastAPI, wrap: Wrap | None = None) -> None:
     registry = CollectorRegistry()
     requests = Counter(
         "rofr_http_requests", "HTTP requests", ("method", "route", "status"), registry=registry
@@ -188,7 +209,8 @@ def _install_metrics(app: FastAPI) -> None:
     inner = app.build_middleware_stack
 
     def build() -> Any:
-        downstream = inner()
+        # Built on the first request, when every route is in place: ``wrap`` may look them up.
+        downstream = inner() if wrap is None else wrap(inner())
 
         async def measure(scope: Any, receive: Any, send: Any) -> None:
             if scope["type"] != "http":
@@ -276,7 +298,9 @@ def create_app(
         lifespan=lifespan,
     )
     _install_errors(app)
-    _install_metrics(app)
+    from rofr.api.fast import fast_submit
+
+    _install_metrics(app, (lambda inner: fast_submit(app, inner)) if settings.fast_submit else None)
     app.include_router(router)
     from rofr.web import mount_web  # the web console: pages under /, /static (after the API)
 

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from rofr.api.app import Caller, idempotent, idempotent_command, require, service_of
+from rofr.api.app import Caller, Post, idempotent, idempotent_command, require, service_of
 from rofr.api.auth import Principal, Role
 from rofr.api.commit import Decided, Rendered, Respond
 from rofr.api.errors import ERROR_RESPONSES, ApiError
@@ -40,7 +40,7 @@ from rofr.contract.requirement import RequirementSpec
 from rofr.engine import State
 from rofr.engine import commands as cmd
 
-__all__ = ["router"]
+__all__ = ["router", "submit_command"]
 
 router = APIRouter(responses=ERROR_RESPONSES)
 
@@ -67,9 +67,17 @@ async def submit(request: Request, who: Caller, spec: RequirementSpec) -> Respon
     buyer = spec.buyer or who.party
     if buyer != who.party:
         raise ApiError(403, "forbidden", f"a key of {who.party} cannot submit for {buyer}", "buyer")
-    respond, read_back = _submitted(service, who, spec.id)
-    command = cmd.SubmitRequirement(spec.to_requirement(buyer))
-    return await idempotent_command(request, who, spec, command, respond, read_back)
+    return await submit_command(
+        Post(service, request.url.path, request.headers.get("idempotency-key"), who, spec), buyer
+    )
+
+
+async def submit_command(post: Post, buyer: str) -> Response:
+    """Record a submission by ``buyer`` (already checked against the caller) and answer it."""
+    assert isinstance(post.body, RequirementSpec)
+    respond, read_back = _submitted(post.service, post.who, post.body.id)
+    command = cmd.SubmitRequirement(post.body.to_requirement(buyer))
+    return await idempotent_command(post, command, respond, read_back)
 
 
 def _submitted(

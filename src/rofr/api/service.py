@@ -47,6 +47,7 @@ class Settings:
     background: bool = True  # run the loops (tests drive them by hand instead)
     webhook_timeout_s: float = 5.0
     max_attempts: int = 8  # after this a notice is marked dead (still in the delivery log)
+    fast_submit: bool = True  # serve a buyer's plain submission past FastAPI (api/fast.py)
 
 
 class Service:
