@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -91,5 +92,28 @@ def test_a_stale_append_is_refused_by_the_store(tmp_path: Path) -> None:
     with pytest.raises(HeadMoved):
         first.append_many([("x", 0, [])], T0, expect_head=a.position)
     assert first.head() == second.head()
+    second.close()
+    first.close()
+
+
+def test_after_losing_a_race_a_broker_reads_the_tail_before_deciding(tmp_path: Path) -> None:
+    first, second, a, b = _pair(tmp_path)
+    lost: list[int] = []
+    append = first.append_many
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return append(*args, **kwargs)
+        except HeadMoved:
+            lost.append(1)
+            raise
+
+    first.append_many = counting  # type: ignore[method-assign]
+    for i in range(3):
+        b.execute(cmd.SubmitRequirement(requirement(f"b{i}")), T0)
+        a.execute(cmd.SubmitRequirement(requirement(f"a{i}")), T0)
+    # Only the first of a's appends raced b blind; the next two read b's events first.
+    assert lost == [1]
+    assert a.state == _log_state(first)
     second.close()
     first.close()

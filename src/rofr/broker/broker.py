@@ -36,6 +36,9 @@ Listener = Callable[[Sequence[ev.Event]], None]
 # How often a group is re-decided after another writer appended while it was being decided
 # (each retry first catches up, so it loses only to a writer that is faster still).
 _CONFLICT_RETRIES = 20
+# After an append lost the race to another writer, this many groups read the log's tail before
+# deciding (see ``Broker.decide_many``).
+_CONTENDED_GROUPS = 50
 
 
 def _timer_changes(events: Sequence[ev.Event]) -> list[TimerChange]:
@@ -116,6 +119,7 @@ class Broker:
         self.state = State()
         self.position = 0
         self.listeners: list[Listener] = []
+        self._contended = 0
         self.catch_up()
 
     # --- reading ------------------------------------------------------------------------
@@ -167,8 +171,10 @@ class Broker:
             # Decide on the state folded up to ``self.position`` and append only if the log
             # is still there (``expect_head``): no read before deciding, and a decision is
             # never made on a stale contract, waiver or commitment. If another process
-            # appended meanwhile, catch up and decide the group again.
-            if attempt:
+            # appended meanwhile, catch up and decide the group again. While other writers
+            # are active (a recent append lost the race), reading the tail first is cheaper
+            # than deciding twice, so that is done for the next few groups.
+            if attempt or self._contended:
                 self.catch_up()
             state = self.state
             decided = [Decided(c) for c in commands]
@@ -190,9 +196,11 @@ class Broker:
                     expect_head=self.position,
                 )  # fmt: skip
             except (VersionConflict, HeadMoved):
+                self._contended = _CONTENDED_GROUPS
                 if attempt == _CONFLICT_RETRIES - 1:
                     raise
                 continue
+            self._contended = max(0, self._contended - 1)
             self.state, self.position = state, rows[-1].position
             share_rows(decided, rows)
             for item in decided:
