@@ -122,12 +122,14 @@ def _on_processes(
 
 
 def _before_fork(tasks: list[SweepTask]) -> None:
-    # Workers are forked from this process. What every task would otherwise build once per
-    # worker (the parsed contract and inventory) is built here once and inherited. Then the
-    # collector's objects are frozen: a worker's collections would otherwise walk (and, by
-    # touching their headers, copy page by page) everything inherited from this process, a
-    # cost each worker pays that one process does not. Frozen objects are still freed by
-    # reference counting; this process keeps them frozen (as the simulator's driver does).
+    # Workers are forked from this process (the default start method on Linux up to Python
+    # 3.13; under another one this costs a parse and saves nothing). What every task would
+    # otherwise build once per worker (the parsed contract and inventory) is built here once
+    # and inherited. Then the collector's objects are frozen: a worker's collections would
+    # otherwise walk (and, by touching their headers, copy page by page) everything inherited
+    # from this process, a cost each worker pays that one process does not. Frozen objects
+    # are still freed by reference counting; this process keeps them frozen (as the
+    # simulator's driver does).
     if tasks:
         scenario = Scenario.model_validate(tasks[0].scenario)
         _contract(str(scenario.path(scenario.contract.file)))
