@@ -93,3 +93,24 @@ def test_reopening_keeps_rows_and_newer_revision_is_refused() -> None:
             conn.execute("UPDATE alembic_version SET version_num = '9999'")
         with pytest.raises(SchemaError, match="upgrade rofr"):
             open_store(url)
+
+
+def test_an_appends_reads_use_the_indexes_even_with_a_generic_plan() -> None:
+    """psycopg prepares a statement after a few runs, and PostgreSQL may then plan it once
+    for any parameters: the version lookup must stay an index scan (a whole-table scan cost
+    105 ms a group once the log held half a million events)."""
+    import psycopg
+
+    from rofr.store.postgres import _SQL, _VERSIONS
+
+    with fresh_schema() as url:
+        with open_store(url) as store:
+            for i in range(200):
+                store.append(f"s{i}", 0, [NewEvent(f"s{i}", "Happened", {"i": i})] * 5, T0)
+        with psycopg.connect(url) as conn:
+            conn.execute("ANALYZE events")
+            conn.execute("SET plan_cache_mode = force_generic_plan")
+            for sql, args in [(_VERSIONS, ([f"s{i}" for i in range(100)],)),
+                              (_SQL.head, ()), (_SQL.version, ("s1",))]:  # fmt: skip
+                plan = "\n".join(r[0] for r in conn.execute(f"EXPLAIN {sql}", args).fetchall())
+                assert "Seq Scan on events" not in plan, plan

@@ -42,8 +42,13 @@ _PLAIN = statements("%s")
 # SELECT would still return the row (MVCC shows the pre-delete version). The row locks taken
 # here are released when this read's transaction ends, at once.
 _SQL = replace(_PLAIN, due=f"{_PLAIN.due} FOR UPDATE SKIP LOCKED")
-# Every stream of an append at once (the unique (stream, version) index answers each).
-_VERSIONS = "SELECT stream, MAX(version) FROM events WHERE stream = ANY(%s) GROUP BY stream"
+# Every stream of an append at once, each answered by the unique (stream, version) index (a
+# backward scan for its last version). Written as one subquery per stream on purpose: the
+# plainer ``WHERE stream = ANY(%s) GROUP BY stream``, once psycopg prepares it, gets a
+# generic plan that scans the whole table (105 ms a group at 500,000 events instead of 1 ms).
+_VERSIONS = (
+    "SELECT s, (SELECT MAX(version) FROM events WHERE stream = s) FROM unnest(%s::text[]) AS s"
+)
 
 
 class PostgresStore(SqlLog):
@@ -99,7 +104,7 @@ class PostgresStore(SqlLog):
                     versions: dict[str, int] = {}
                     if streams:
                         reads.execute(_VERSIONS, (streams,))
-                        versions = {str(s): int(v) for s, v in reads.fetchall()}
+                        versions = {str(s): int(v) for s, v in reads.fetchall() if v is not None}
                     rows = plan_rows(batches, head_of(head_row), partial(_known, versions),
                                      at, at_text, expect_head, texts)  # fmt: skip
                     if rows:
