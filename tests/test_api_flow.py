@@ -139,3 +139,36 @@ def test_log_stays_a_valid_chain(api: Api, tmp_path: Path) -> None:
         api.post("buyer", "/v1/requirements", spec(f"r{i}"))
     with open_store(str(tmp_path / "rofr.db")) as store:
         assert verify_chain(store) is None
+
+
+def test_without_webhooks_the_outbox_reads_nothing_and_learns_buyers_later(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    service = api.client.app.state.service  # type: ignore[attr-defined]
+    outbox = service.outbox
+    reads: list[int] = []
+    read_all = service.store.read_all
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        reads.append(1)
+        return read_all(*args, **kwargs)
+
+    monkeypatch.setattr(service.store, "read_all", counting)
+    assert api.post("buyer", "/v1/requirements", spec("r1")).status_code == 201
+    assert outbox.run_once() == (0, 0)
+    assert reads == []  # nobody to tell: the log was not read back
+    head = service.store.head()[0]
+    assert service.db.projection_position("outbox") == head
+    # A webhook for the buyer, then the holder takes r1 (submitted before it): the buyer of
+    # r1 is learnt from the log, and the placement is noticed to it.
+    api.post("admin", "/v1/webhooks/openai", {"url": "http://127.0.0.1:9/hook"})
+    accepted = api.post(
+        "holder", "/v1/offers/r1/offer-1/accept", {"gpus": 64, "unit_price": "12.29"}
+    )
+    assert accepted.status_code == 200, accepted.text
+    outbox.deliver = lambda limit=100: 0  # type: ignore[method-assign]  # (no receiver here)
+    queued, _ = outbox.run_once()
+    assert reads and queued >= 1
+    rows = service.db.query("SELECT party, event_type FROM notices")
+    assert ("openai", "PlacementMade") in [(str(p), str(t)) for p, t in rows]
+    assert service.db.projection_position("outbox") == service.store.head()[0] > head
