@@ -79,8 +79,11 @@ def serve(ctx: Context, host: str, port: int, db: str | None, tick_ms: int,
         {"url": _store_url(ctx, db), "inventory": str(inventory), "clock": clock_spec,
          "tick_ms": tick_ms}
     )  # fmt: skip
+    # proxy_headers off: rofr uses no client address, and the middleware that rewrites it
+    # from X-Forwarded-For would run on every request for nothing.
     uvicorn.run(f"{__name__}:app_from_env", factory=True, host=host, port=port,
-                log_level=log_level, access_log=False, workers=workers)  # fmt: skip
+                log_level=log_level, access_log=False, workers=workers,
+                proxy_headers=False)  # fmt: skip
 
 
 _SERVE_ENV = "ROFR_SERVE_CONFIG"
