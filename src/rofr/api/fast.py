@@ -14,7 +14,6 @@ test runs the same requests both ways and compares the answers.
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from fastapi import FastAPI
@@ -28,8 +27,6 @@ from rofr.api.routes import router, submit_command
 from rofr.contract.requirement import RequirementSpec
 
 __all__ = ["fast_submit"]
-
-log = logging.getLogger("rofr.api")
 
 _PATH = "/v1/requirements"
 _MAX_BODY = 64 * 1024  # larger bodies take the ordinary route (and its limits)
