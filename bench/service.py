@@ -20,7 +20,6 @@ import json
 import multiprocessing
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -32,8 +31,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-import httpx
 
+import service_kit
 from rofr.api import Role, ServiceDb, create_key
 from rofr.api.commit import decide_and_append_many
 from rofr.broker import Broker
@@ -42,33 +41,11 @@ from rofr.engine import commands as cmd
 from rofr.sim.demo import example_path
 from rofr.store import open_store
 from rofr.values import Requirement
-from service_kit import T0, free_port
+from service_kit import T0
 
 
-class Server:
-    """``rofr serve`` in a subprocess (like tests/service_kit.Server, plus workers)."""
-
-    def __init__(self, workdir: Path, url: str, clock: str, workers: int = 1,
-                 tick_ms: int = 50) -> None:  # fmt: skip
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.cmd = [sys.executable, "-m", "rofr", "--db", str(workdir / "rofr.db"), "serve",
-                    "--port", str(self.port), "--database-url", url, "--clock", clock,
-                    "--tick-ms", str(tick_ms), "--workers", str(workers)]  # fmt: skip
-        self.log = workdir / "serve.log"
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self, timeout: float = 60.0) -> None:
-        with open(self.log, "ab") as log:
-            self.proc = subprocess.Popen(self.cmd, stdout=log, stderr=log)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{self.base}/health", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                time.sleep(0.05)
-        raise RuntimeError(f"rofr serve did not start; see {self.log}")
+class Server(service_kit.Server):
+    """``rofr serve`` in a subprocess (tests/service_kit.Server), with its CPU time."""
 
     def cpu_seconds(self) -> float:
         """CPU seconds used so far by the server and its worker processes (from /proc): a
@@ -88,12 +65,6 @@ class Server:
                 family.add(pid)
                 total += (int(fields[11]) + int(fields[12])) / tick  # utime + stime
         return total
-
-    def stop(self) -> None:
-        if self.proc is not None:
-            self.proc.terminate()
-            self.proc.wait(timeout=20)
-            self.proc = None
 
 
 def _spec(i: int) -> dict[str, object]:
@@ -250,7 +221,7 @@ def deadlines(kind: str, postgres: str | None, n: int, spread_s: float, workers:
         # a million events here) before it serves, which takes tens of seconds.
         lead = 30.0 + n / 1000
         start = min(due.values()) - timedelta(seconds=lead)
-        server = Server(Path(tmp), url, f"{start.isoformat()},{time.time()},1", workers)
+        server = Server(Path(tmp), url, f"{start.isoformat()},{time.time()},1", workers=workers)
         launched = time.monotonic()
         server.start(timeout=lead + 300)
         ready = time.monotonic() - launched

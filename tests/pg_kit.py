@@ -11,6 +11,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -54,3 +55,19 @@ def fresh_schema() -> Iterator[str]:
         with psycopg.connect(PG_URL, autocommit=True) as conn:
             conn.execute("SET synchronous_commit = off")
             conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+@contextmanager
+def store_url(kind: str, tmp_path: Path) -> Iterator[str]:
+    """The URL of a fresh, empty store of ``kind``: "memory", "sqlite" (a file under
+    ``tmp_path``) or "postgres" (a schema of its own, dropped afterwards)."""
+    if kind == "postgres":
+        with fresh_schema() as url:
+            yield url
+    else:
+        yield "memory" if kind == "memory" else str(tmp_path / "log.db")
+
+
+def backends() -> list[Any]:
+    """The store kinds a backend table runs over (PostgreSQL skips visibly without it)."""
+    return ["memory", "sqlite", postgres_param()]

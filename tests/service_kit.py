@@ -29,8 +29,18 @@ def free_port() -> int:
 class Server:
     """One ``rofr serve`` subprocess that can be SIGKILLed and started again on its port."""
 
-    def __init__(self, workdir: Path, url: str, clock: str, port: int | None = None) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        url: str,
+        clock: str,
+        port: int | None = None,
+        *,
+        workers: int = 1,
+        tick_ms: int = 50,
+    ) -> None:
         self.workdir, self.url, self.clock = workdir, url, clock
+        self.workers, self.tick_ms = workers, tick_ms
         self.port = port or free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen[bytes] | None = None
@@ -38,7 +48,7 @@ class Server:
     def start(self, timeout: float = 30.0) -> None:
         cmd = [sys.executable, "-m", "rofr", "--db", str(self.workdir / "rofr.db"), "serve",
                "--port", str(self.port), "--database-url", self.url, "--clock", self.clock,
-               "--tick-ms", "50"]  # fmt: skip
+               "--tick-ms", str(self.tick_ms), "--workers", str(self.workers)]  # fmt: skip
         log = open(self.workdir / f"serve-{self.port}.log", "ab")  # noqa: SIM115
         self.proc = subprocess.Popen(cmd, stdout=log, stderr=log, env={**os.environ})
         deadline = time.monotonic() + timeout

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from engine_kit import BUYER, T0, requirement, small_contract
-from pg_kit import fresh_schema, postgres_param
+from pg_kit import postgres_param, store_url
 from rofr.api import ServiceDb
 from rofr.api.commit import Answering, Decided, GroupCommit, Replay
 from rofr.broker import Broker
@@ -117,18 +117,11 @@ def test_a_failed_group_tells_every_awaiting_request() -> None:
 
 @pytest.fixture(params=["sqlite", postgres_param()])
 def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ServiceDb]:
-    if request.param == "postgres":
-        with fresh_schema() as url:
-            open_store(url).close()  # creates the tables
-            opened = ServiceDb(url)
-            yield opened
-            opened.close()
-        return
-    url = str(tmp_path / "rofr.db")
-    open_store(url).close()
-    opened = ServiceDb(url)
-    yield opened
-    opened.close()
+    with store_url(request.param, tmp_path) as url:
+        open_store(url).close()  # creates the tables
+        opened = ServiceDb(url)
+        yield opened
+        opened.close()
 
 
 def test_find_answers_reads_exactly_the_pairs_asked_for(db: ServiceDb) -> None:

@@ -19,7 +19,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pg_kit import fresh_schema, postgres_param
+from pg_kit import backends, store_url
 from rofr.store import (
     GENESIS,
     ChainBreak,
@@ -37,14 +37,9 @@ from rofr.store import (
 T0 = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
 
 
-@pytest.fixture(params=["memory", "sqlite", postgres_param()])
+@pytest.fixture(params=backends())
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[EventStore]:
-    if request.param == "postgres":
-        with fresh_schema() as url, open_store(url) as opened:
-            yield opened
-        return
-    url = "memory" if request.param == "memory" else str(tmp_path / "log.db")
-    with open_store(url) as opened:
+    with store_url(request.param, tmp_path) as url, open_store(url) as opened:
         yield opened
 
 

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from pg_kit import fresh_schema, postgres_param
+from pg_kit import backends, fresh_schema, postgres_param, store_url
 from rofr.store import (
     CancelTimer,
     EventStore,
@@ -26,14 +26,9 @@ T0 = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
 HOUR = timedelta(hours=1)
 
 
-@pytest.fixture(params=["memory", "sqlite", postgres_param()])
+@pytest.fixture(params=backends())
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[EventStore]:
-    if request.param == "postgres":
-        with fresh_schema() as url, open_store(url) as opened:
-            yield opened
-        return
-    url = "memory" if request.param == "memory" else str(tmp_path / "log.db")
-    with open_store(url) as opened:
+    with store_url(request.param, tmp_path) as url, open_store(url) as opened:
         yield opened
 
 
