@@ -15,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 
 from rofr.api.app import Caller, Post, idempotent, idempotent_command, require, service_of
 from rofr.api.auth import Principal, Role
-from rofr.api.commit import Decided, Rendered, Respond
+from rofr.api.commit import Decided, Respond
 from rofr.api.errors import ERROR_RESPONSES, ApiError
 from rofr.api.models import (
     AcceptBody,
@@ -62,11 +62,15 @@ async def submit(request: Request, who: Caller, spec: RequirementSpec) -> Respon
     # the thread pool (GroupCommit.execute_async), with no thread hop of its own.
     require(who, Role.BUYER)
     service = service_of(request)
-    if who.role != Role.BUYER:  # an admin's default buyer is read from the contract
-        return await run_in_threadpool(_submit_as_admin, request, who, spec)
-    buyer = spec.buyer or who.party
-    if buyer != who.party:
-        raise ApiError(403, "forbidden", f"a key of {who.party} cannot submit for {buyer}", "buyer")
+    if who.role == Role.BUYER:
+        buyer = spec.buyer or who.party
+        if buyer != who.party:
+            raise ApiError(
+                403, "forbidden", f"a key of {who.party} cannot submit for {buyer}", "buyer"
+            )
+    else:  # an admin's default buyer is the contract's (read under the service's lock)
+        contract = await run_in_threadpool(service.read, lambda s: s.contract)
+        buyer = spec.buyer or (who.party if contract is None else contract.parties.buyer.id)
     return await submit_command(
         Post(service, request.url.path, request.headers.get("idempotency-key"), who, spec), buyer
     )
@@ -100,21 +104,6 @@ def _submitted(
         return 201, requirement_view(rs, service.store.read_stream(stream))
 
     return respond, read_back
-
-
-def _submit_as_admin(request: Request, who: Principal, spec: RequirementSpec) -> Response:
-    service = service_of(request)
-
-    def act() -> tuple[int, Any]:
-        contract = service.read(lambda s: s.contract)
-        buyer = spec.buyer or (who.party if contract is None else contract.parties.buyer.id)
-        respond, read_back = _submitted(service, who, spec.id)
-        decided = service.decide(cmd.SubmitRequirement(spec.to_requirement(buyer)), respond)
-        if decided.answer is not None:  # kept with the events, and nothing happened since
-            return decided.answer[0], Rendered(decided.answer[1])
-        return respond(decided) or read_back(decided)
-
-    return idempotent(request, who, spec, act)
 
 
 def _requirement(request: Request, who: Any, requirement_id: str) -> RequirementView:

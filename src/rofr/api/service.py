@@ -99,10 +99,11 @@ class Service:
     ) -> dict[tuple[str, str], tuple[str, int, str]]:
         """:meth:`find_answer` for a group's keys, in one query."""
         found = self.db.find_answers(keys)
-        if isinstance(self.store, MemoryStore):
+        if isinstance(self.store, MemoryStore):  # see find_answer
             for party, key in keys:
-                if (party, key) not in found and (answer := self.find_answer(party, key)):
-                    found[party, key] = answer
+                record = None if (party, key) in found else self.store.idempotency(party, key)
+                if record is not None:
+                    found[party, key] = (record.request_hash, record.status, record.body)
         return found
 
     def read(self, fn: Callable[[State], T]) -> T:
