@@ -288,3 +288,56 @@ def test_timeline_matches_a_naive_hour_list(
         for length in (1, 5, 200, 1500):
             b = min(a + length, horizon)
             assert timeline.free_hours(a, b) == min(naive[a:b])
+
+
+def _quote_then_reserve(
+    p: SimulatedProvider,
+    sku: str,
+    region: str,
+    gpus: int,
+    rid: str,
+    start: datetime,
+    hours: int,
+    now: datetime,
+) -> Reservation | None:
+    # What the simulator did before ``take``: quote exactly this sku, region and start, then
+    # reserve on the first quote with room.
+    probe = Requirement(
+        id="req-1", buyer="b", skus=(sku,), gpus=gpus, earliest_start=start, latest_start=start,
+        duration_hours=hours, regions=(region,),
+    )  # fmt: skip
+    for q in p.quote(probe, now):
+        answer = p.reserve(q.id, gpus, rid, "req-1", start, start + timedelta(hours=hours), now)
+        if isinstance(answer, Reservation):
+            return answer
+    return None
+
+
+@pytest.mark.parametrize(
+    ("sku", "region", "gpus", "start", "hours", "now"),
+    [
+        ("H100", "east", 10, at(1, 10), 24, at(1, 9)),  # general pool first, reserved one quoted
+        ("H100", "east", 110, at(1, 10), 24, at(1, 9)),  # only the reserved pool is too small
+        ("H100", "east", 500, at(1, 10), 24, at(1, 9)),  # nothing has room: quotes only
+        ("H100", "west", 10, at(1, 10), 24, at(1, 11)),  # starts in the past: nothing
+        ("GB200", "east", 40, at(5, 30), 72, at(5, 1)),  # runs into a retirement
+        ("H100", "north", 1, at(1, 10), 24, at(1, 9)),  # no such pool
+    ],
+)
+def test_take_books_what_quote_then_reserve_would(
+    sku: str, region: str, gpus: int, start: datetime, hours: int, now: datetime
+) -> None:
+    old, new = provider(), provider()
+    before = old.quote(requirement(), now), new.quote(requirement(), now)
+    assert before[0] == before[1]
+    expected = _quote_then_reserve(old, sku, region, gpus, "r-1", start, hours, now)
+    got = new.take(sku, region, gpus, "r-1", "req-1", start, start + timedelta(hours=hours), now)
+    assert got == expected
+    assert new.reservations == old.reservations
+    # The quote counter moved alike: the next quotes have the same ids and the same GPUs.
+    assert new.quote(requirement(), now) == old.quote(requirement(), now)
+    # The same id again takes nothing more, as reserve's idempotency would have it.
+    assert new.take(sku, region, gpus, "r-1", "req-1", start, start + timedelta(hours=hours),
+                    now) is None  # fmt: skip
+    _quote_then_reserve(old, sku, region, gpus, "r-1", start, hours, now)
+    assert new.quote(requirement(), now) == old.quote(requirement(), now)

@@ -8,6 +8,7 @@ buyer already paid for) are separate pools that are quoted with ``reserved=True`
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -123,21 +124,15 @@ class SimulatedProvider:
         ]
         return max(prices, default=Decimal(0))
 
-    def quote(self, requirement: Requirement, now: datetime) -> list[Quote]:
-        """One quote per matching pool with GPUs free over the whole requirement window
-        ``[start, start + duration)``, where ``start = max(now, earliest_start)``."""
-        now = as_utc(now)
-        start = max(now, as_utc(requirement.earliest_start))
-        if start > as_utc(requirement.latest_start):
-            return []
-        end = start + requirement.duration
-        valid_until = now + timedelta(hours=self.spec.quote_validity_hours)
-        quotes: list[Quote] = []
+    def _priced_pools(
+        self, skus: tuple[str, ...], regions: tuple[str, ...], start: datetime, end: datetime
+    ) -> Iterator[tuple[Pool, int, Decimal]]:
+        # The pools ``quote`` quotes, in order: (pool, GPUs free over [start, end), price).
         for pool, timeline in self._pools.items():
             sku, region, reserved = pool
-            if sku not in requirement.skus:
+            if sku not in skus:
                 continue
-            if requirement.regions and region not in requirement.regions:
+            if regions and region not in regions:
                 continue
             free = timeline.free(start, end)
             if free <= 0:
@@ -148,6 +143,22 @@ class SimulatedProvider:
                 price = self.list_price(sku, region, start)
             if price is None:
                 continue  # capacity with no price on the list is not for sale
+            yield pool, free, price
+
+    def quote(self, requirement: Requirement, now: datetime) -> list[Quote]:
+        """One quote per matching pool with GPUs free over the whole requirement window
+        ``[start, start + duration)``, where ``start = max(now, earliest_start)``."""
+        now = as_utc(now)
+        start = max(now, as_utc(requirement.earliest_start))
+        if start > as_utc(requirement.latest_start):
+            return []
+        end = start + requirement.duration
+        valid_until = now + timedelta(hours=self.spec.quote_validity_hours)
+        quotes: list[Quote] = []
+        for pool, free, price in self._priced_pools(
+            requirement.skus, requirement.regions, start, end
+        ):
+            sku, region, reserved = pool
             self._counter += 1
             quote = Quote(
                 id=f"{self.spec.id}-q{self._counter}",
@@ -166,6 +177,39 @@ class SimulatedProvider:
         if self._counter % _PRUNE_EVERY < len(quotes):
             self._prune(now)
         return quotes
+
+    def take(
+        self,
+        sku: str,
+        region: str,
+        gpus: int,
+        reservation_id: str,
+        requirement_id: str,
+        start: datetime,
+        end: datetime,
+        now: datetime,
+    ) -> Reservation | None:
+        """Book GPUs the provider itself chose to give (a holder's acceptance, in the
+        simulator): exactly what ``quote`` for this sku, region and interval followed by
+        ``reserve`` on the first quote with room would do, quote numbering included, without
+        building quotes nobody else sees. None if no pool has room (or it is too late)."""
+        start, end, now = as_utc(start), as_utc(end), as_utc(now)
+        if now > start:
+            return None  # ``quote`` quotes nothing that starts in the past
+        issued = 0
+        booked: Reservation | None = None
+        if reservation_id in self._reservations or reservation_id in self._cancelled:
+            gpus = 0  # ``reserve`` would refuse (or return the existing one): quotes only
+        for pool, free, price in self._priced_pools((sku,), (region,), start, end):
+            self._counter += 1
+            issued += 1
+            if booked is None and 0 < gpus <= free and start < end:
+                quote_id = f"{self.spec.id}-q{self._counter}"
+                booked = self._book(pool, quote_id, price, gpus, reservation_id, requirement_id,
+                                     start, end)  # fmt: skip
+        if self._counter % _PRUNE_EVERY < issued:
+            self._prune(now)
+        return booked
 
     def _prune(self, now: datetime) -> None:
         horizon = now - _QUOTE_MEMORY
@@ -214,20 +258,35 @@ class SimulatedProvider:
         free = timeline.free(start, end)
         if free < gpus:
             return Refusal(f"capacity gone: {free} GPUs free over the interval, asked {gpus}")
-        timeline.add(start, end, -gpus)
         self._taken_by_quote[quote_id] = taken + gpus
+        return self._book(state.pool, quote_id, quote.unit_price, gpus, reservation_id,
+                          requirement_id, start, end)  # fmt: skip
+
+    def _book(
+        self,
+        pool: Pool,
+        quote_id: str,
+        unit_price: Decimal,
+        gpus: int,
+        reservation_id: str,
+        requirement_id: str,
+        start: datetime,
+        end: datetime,
+    ) -> Reservation:
+        self._pools[pool].add(start, end, -gpus)
+        sku, region, reserved = pool
         reservation = Reservation(
             id=reservation_id,
             provider=self.spec.id,
             quote_id=quote_id,
             requirement_id=requirement_id,
-            sku=quote.sku,
-            region=quote.region,
+            sku=sku,
+            region=region,
             gpus=gpus,
-            unit_price=quote.unit_price,
+            unit_price=unit_price,
             start=start,
             end=end,
-            reserved=quote.reserved,
+            reserved=reserved,
         )
         self._reservations[reservation_id] = reservation
         return reservation

@@ -18,7 +18,7 @@ from rofr.broker import Broker, VirtualClock
 from rofr.engine import Rejected
 from rofr.engine import commands as cmd
 from rofr.engine import events as ev
-from rofr.market import HolderBehaviour, OfferView, ProviderPort
+from rofr.market import HolderBehaviour, OfferView, SimulatedProvider
 from rofr.values import Basis, Requirement
 
 __all__ = ["Driver", "Rejection"]
@@ -45,7 +45,8 @@ class Driver:
     broker: Broker
     clock: VirtualClock
     holders: Mapping[str, HolderBehaviour] = field(default_factory=dict)
-    holder_ports: Mapping[str, ProviderPort] = field(default_factory=dict)
+    # The holders' own fleets, which their acceptances book directly (``take``).
+    holder_ports: Mapping[str, SimulatedProvider] = field(default_factory=dict)
     rejections: list[Rejection] = field(default_factory=list)
     # When a list, every command the loop executes is appended with its time, so a run can be
     # replayed command for command through another broker (the equivalence test does that).
@@ -170,20 +171,5 @@ class Driver:
         # The holder took the GPUs from its own fleet: book them so later answers see it.
         p = e.placement
         port = self.holder_ports.get(p.provider)
-        if port is None:
-            return
-        rs = self.broker.state.requirements[p.requirement_id]
-        probe = Requirement(
-            id=p.requirement_id,
-            buyer=rs.requirement.buyer,
-            skus=(p.sku,),
-            gpus=p.gpus,
-            earliest_start=p.start,
-            latest_start=p.start,
-            duration_hours=rs.requirement.duration_hours,
-            regions=(p.region,),
-        )
-        for quote in port.quote(probe, e.at):
-            answer = port.reserve(quote.id, p.gpus, p.id, p.requirement_id, p.start, p.end, e.at)
-            if not hasattr(answer, "reason"):
-                return
+        if port is not None:
+            port.take(p.sku, p.region, p.gpus, p.id, p.requirement_id, p.start, p.end, e.at)
