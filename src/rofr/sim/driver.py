@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gc
 import heapq
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -52,6 +53,11 @@ class Driver:
     # replayed command for command through another broker (the equivalence test does that).
     executed: list[tuple[datetime, cmd.Command]] | None = None
     _heap: list[tuple[datetime, int, int, object]] = field(default_factory=list)
+    # Commands scheduled in time order (a demand trace: most of a run's items) wait in this
+    # queue instead of the heap. Its items are in heap order already (time, then the rising
+    # sequence number), so the loop takes the smaller of the two heads: the same order as one
+    # heap, without a 100,000-item heap's O(log n) tuple comparisons per push and pop.
+    _queue: deque[tuple[datetime, int, int, object]] = field(default_factory=deque)
     _seq: int = 0
 
     def __post_init__(self) -> None:
@@ -60,7 +66,12 @@ class Driver:
     def schedule(self, at: datetime, command: cmd.Command) -> None:
         """Execute ``command`` when the clock reaches ``at``."""
         self._seq += 1
-        heapq.heappush(self._heap, (at, _COMMAND, self._seq, command))
+        item = (at, _COMMAND, self._seq, command)
+        queue = self._queue
+        if not queue or queue[-1][0] <= at:
+            queue.append(item)
+        else:
+            heapq.heappush(self._heap, item)
 
     def submit(self, requirement: Requirement, at: datetime) -> None:
         """A requirement arrives at ``at``."""
@@ -92,12 +103,18 @@ class Driver:
                 gc.enable()
 
     def _loop(self, until: datetime | None, progress: Callable[[datetime], None] | None) -> None:
-        heap = self._heap
-        while heap:
-            at, kind, _, item = heap[0]
-            if until is not None and at > until:
-                break
-            heapq.heappop(heap)
+        heap, queue = self._heap, self._queue
+        while heap or queue:
+            if queue and (not heap or queue[0] < heap[0]):
+                at, kind, _, item = queue[0]
+                if until is not None and at > until:
+                    break
+                queue.popleft()
+            else:
+                at, kind, _, item = heap[0]
+                if until is not None and at > until:
+                    break
+                heapq.heappop(heap)
             if at > self.clock.now:
                 self.clock.set(at)
             if kind == _DEADLINE:
