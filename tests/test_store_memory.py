@@ -8,7 +8,14 @@ from typing import Any
 
 import pytest
 
-from rofr.store import MemoryStore, NewEvent, VersionConflict, verify_chain
+from rofr.store import (
+    CancelTimer,
+    MemoryStore,
+    NewEvent,
+    ScheduleTimer,
+    VersionConflict,
+    verify_chain,
+)
 from rofr.values import to_jsonable
 
 T0 = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
@@ -88,3 +95,37 @@ def test_eager_append_after_lazy_ones_continues_the_chain() -> None:
     assert rows[0].prev_hash == store.read_all().__next__().hash
     with pytest.raises(VersionConflict):
         store.append_events([("req:a", 1, [("C", {})])], T0, encode)
+
+
+# Timer changes per append: set t1 and t2, move t1 later, cancel t2, set t3 (as in a run).
+TIMER_SCRIPT: list[list[Any]] = [
+    [ScheduleTimer("t1", T0 + timedelta(hours=5), "req:a", {"requirement_id": "a"})],
+    [ScheduleTimer("t2", T0 + timedelta(hours=2), "req:b", {"requirement_id": "b"})],
+    [ScheduleTimer("t1", T0 + timedelta(hours=9), "req:a", {"requirement_id": "a"})],
+    [CancelTimer("t2"), ScheduleTimer("t3", T0 + timedelta(hours=1), "req:c", {})],
+]
+
+
+@pytest.mark.parametrize(
+    "lazy_steps",
+    [set(), {0, 1, 2, 3}, {0, 1}, {2, 3}, {1, 3}],
+    ids=["eager", "all-lazy", "lazy-then-eager", "eager-then-lazy", "interleaved"],
+)
+@pytest.mark.parametrize("read_between", [False, True], ids=["read-at-end", "read-each-time"])
+def test_lazy_timer_changes_read_as_eager_ones(lazy_steps: set[int], read_between: bool) -> None:
+    def timers_after(steps: set[int]) -> list[Any]:
+        store = MemoryStore()
+        seen = []
+        for i, changes in enumerate(TIMER_SCRIPT):
+            event = [("req:x", i, [("E", {"i": i})])]
+            if i in steps:
+                store.append_events(event, T0, encode, changes)
+            else:
+                store.append_many([("req:x", i, [NewEvent("req:x", "E", {"i": i})])], T0, changes)
+            if read_between:
+                seen.append(store.pending_timers())
+        return [*seen, store.pending_timers(), store.due_timers(T0 + timedelta(hours=6))]
+
+    expected = timers_after(set())
+    assert [t.timer_id for t in expected[-2]] == ["t3", "t1"]
+    assert timers_after(lazy_steps) == expected

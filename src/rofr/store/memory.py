@@ -58,6 +58,10 @@ class MemoryStore(StoreBase):
         # (due, timer_id) kept sorted so due_timers reads a prefix instead of scanning or
         # sorting every pending timer on each tick of the clock.
         self._due_index: list[tuple[datetime, str]] = []
+        # Timer changes from ``append_events``, applied (in order) on the next timer read or
+        # plain append: the simulator keeps its own agenda and never asks, so it never pays
+        # for this index; whoever reads sees exactly what applying them eagerly would give.
+        self._timer_backlog: list[TimerChange] = []
         self._answers: dict[tuple[str, str], IdempotencyRecord] = {}
         # One lock makes check-version-then-write atomic if a caller uses threads; uncontended
         # it costs well under a microsecond per append.
@@ -80,6 +84,7 @@ class MemoryStore(StoreBase):
         changes = [_encode_change(change) for change in timers]
         with self._lock:
             self._flush()
+            self._apply_backlog()
             events = self._events
             head = (len(events), events[-1].hash) if events else (0, GENESIS)
             rows = plan_rows(batches, head, self.stream_version, at, at_text, expect_head)
@@ -116,9 +121,9 @@ class MemoryStore(StoreBase):
         ``NewEvent``, with ``data`` already plain JSON (``to_jsonable`` output, which is what
         is stored and hashed), and must not fail (an unencodable value would surface on the
         first read, not here). Meant for a single writer that already holds the state, such
-        as the simulator's broker."""
+        as the simulator's broker. ``timers`` are likewise applied on the next read of the
+        timers; like ``encode``, they must not fail."""
         at = as_utc(recorded_at)
-        changes = [_encode_change(change) for change in timers]
         with self._lock:
             versions = self._versions
             planned: dict[str, int] = {}
@@ -139,8 +144,7 @@ class MemoryStore(StoreBase):
                     version += 1
                     pending.append((stream, version, obj, encode, at, at_text))
             versions.update(planned)
-            for change in changes:
-                self._apply(change)
+            self._timer_backlog.extend(timers)
             return len(self._events) + len(pending)
 
     def _flush(self) -> None:
@@ -166,6 +170,13 @@ class MemoryStore(StoreBase):
                 stream_rows.append(row)
             prev = digest
         pending.clear()
+
+    def _apply_backlog(self) -> None:
+        # The caller holds the lock.
+        if self._timer_backlog:
+            for change in self._timer_backlog:
+                self._apply(_encode_change(change))
+            self._timer_backlog.clear()
 
     def _apply(self, change: Timer | CancelTimer) -> None:
         old = self._timers.pop(change.timer_id, None)
@@ -213,6 +224,7 @@ class MemoryStore(StoreBase):
         check_read_range(0, limit)
         due: list[Timer] = []
         with self._lock:
+            self._apply_backlog()
             for when, timer_id in self._due_index:
                 if when > now or len(due) >= limit:
                     break
@@ -222,6 +234,7 @@ class MemoryStore(StoreBase):
     def pending_timers(self) -> list[Timer]:
         """Every pending timer, by due time then timer id."""
         with self._lock:
+            self._apply_backlog()
             return [self._timers[timer_id] for _, timer_id in self._due_index]
 
     def idempotency(self, party: str, key: str) -> IdempotencyRecord | None:
