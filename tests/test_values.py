@@ -4,9 +4,10 @@ shortcuts give what its general path gives) and ``quick_init``'s records."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given, settings
@@ -17,6 +18,7 @@ from rofr.values import (
     Basis,
     Kind,
     Requirement,
+    as_utc,
     canonical_bytes,
     canonical_json_bytes,
     to_jsonable,
@@ -98,3 +100,26 @@ def test_records_keep_their_validation() -> None:
         Requirement("r", "b", ("H100",), 0, start, start, 1)
     line = ev.OfferLine(8, None, "H100", None, start)
     assert line == ev.OfferLine(gpus=8, unit_price=None, sku="H100", region=None, start=start)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (datetime(2025, 1, 6, 9, 30, tzinfo=UTC), datetime(2025, 1, 6, 9, 30, tzinfo=UTC)),
+        (datetime(2025, 1, 6, 9, 30, tzinfo=timezone(timedelta(hours=2))),
+         datetime(2025, 1, 6, 7, 30, tzinfo=UTC)),
+        (datetime(2025, 7, 1, 12, tzinfo=ZoneInfo("America/Chicago")),
+         datetime(2025, 7, 1, 17, tzinfo=UTC)),
+        (datetime(2025, 1, 6, tzinfo=UTC), datetime(2025, 1, 6, tzinfo=UTC)),
+    ],
+)  # fmt: skip
+def test_as_utc_gives_the_same_instant_in_utc(value: datetime, expected: datetime) -> None:
+    got = as_utc(value)
+    assert got == expected
+    assert got.tzinfo is UTC
+    assert to_jsonable(got) == expected.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def test_as_utc_refuses_a_naive_time() -> None:
+    with pytest.raises(ValueError, match="no timezone"):
+        as_utc(datetime(2025, 1, 6))

@@ -85,7 +85,10 @@ class Basis(StrEnum):
 
 def as_utc(value: datetime) -> datetime:
     """Return ``value`` in UTC; naive datetimes are refused because they are ambiguous."""
-    if value.tzinfo is None:
+    tz = value.tzinfo
+    if tz is UTC:
+        return value  # already UTC (nearly every call): astimezone would copy it unchanged
+    if tz is None:
         raise ValueError(f"datetime {value.isoformat()} has no timezone; write it with Z or +00:00")
     return value.astimezone(UTC)
 
