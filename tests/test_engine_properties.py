@@ -79,6 +79,10 @@ class World:
             assert self.state is before
             return False
         self.log.extend(events)
+        # Each stream's version is the number of its events so far (the store's check on
+        # append); a requirement's is derived from its record, the others are counted.
+        for stream in {e.stream for e in events}:
+            assert self.state.stream_version(stream) == sum(e.stream == stream for e in self.log)
         return True
 
     def open_reqs(self) -> list[Any]:
@@ -265,3 +269,4 @@ def test_random_runs_keep_the_invariants(data: st.DataObject, contract: dict[str
     decoded = [decode_event(*encode_event(e)) for e in world.log]
     assert decoded == world.log
     assert replay(decoded) == world.state
+    assert world.state.stream_version("req:never-submitted") == 0

@@ -69,6 +69,8 @@ def _replaced(obj: _T, changes: dict[str, Any]) -> _T:
 
 __all__ = ["RequirementState", "State", "Status", "Timer", "TriggerState", "WaiverState", "evolve"]
 
+REQ_STREAM = "req:"  # a requirement's stream is ``req:`` + its id (``events._ReqEvent.stream``)
+
 
 class Status(StrEnum):
     """Where a requirement is in its flow. The last three are final."""
@@ -179,11 +181,20 @@ class State:
     offers: immutables.Map[str, str] = immutables.Map()  # offer id -> requirement id
     waivers: immutables.Map[str, WaiverState] = immutables.Map()
     triggers: immutables.Map[str, TriggerState] = immutables.Map()
-    streams: immutables.Map[str, int] = immutables.Map()  # stream -> version
+    # stream -> version, for every stream but the requirements' own (``req:ID``): a
+    # requirement's record counts its events, which gives its stream's version (see
+    # ``stream_version``) without a second map as large as ``requirements`` to update on
+    # every event.
+    streams: immutables.Map[str, int] = immutables.Map()
     revenue: tuple[ev.RevenueReported, ...] = ()  # every revenue report, corrections included
 
     def stream_version(self, stream: str) -> int:
         """Events recorded on ``stream`` so far (the expected version for the next append)."""
+        if stream.startswith(REQ_STREAM):
+            rs = self.requirements.get(stream[len(REQ_STREAM) :])
+            # ``RequirementSubmitted`` opens the stream and the record (at 0 events); every
+            # later event on it goes through ``_REQ_HANDLERS``, which counts it.
+            return 0 if rs is None else rs.events + 1
         return self.streams.get(stream, 0)
 
     def trigger_end(self, name: str) -> datetime | None:
@@ -200,9 +211,6 @@ class State:
 def evolve(state: State, event: ev.Event) -> State:
     """The state after ``event``. Pure; unknown event types are an error."""
     kind = type(event)
-    streams = state.streams
-    stream = event.stream
-    streams = streams.set(stream, streams.get(stream, 0) + 1)
     changes_of = _REQ_HANDLERS.get(kind)
     if changes_of is not None:
         # Most events change one requirement: build its record and the state once each.
@@ -219,14 +227,18 @@ def evolve(state: State, event: ev.Event) -> State:
             offers,
             state.waivers,
             state.triggers,
-            streams,
+            state.streams,
             state.revenue,
         )
     handler = _HANDLERS.get(kind)
     if handler is None:
         raise TypeError(f"no evolve rule for {kind.__name__}")
     new: State = handler(state, event)
-    return replace(new, streams=streams)
+    if kind is ev.RequirementSubmitted:
+        return new  # its stream's version is counted by the new record
+    streams = state.streams
+    stream = event.stream
+    return replace(new, streams=streams.set(stream, streams.get(stream, 0) + 1))
 
 
 Changes = dict[str, Any]
