@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from rofr import values
 from rofr.engine import events as ev
 from rofr.values import (
     Basis,
@@ -123,3 +124,37 @@ def test_as_utc_gives_the_same_instant_in_utc(value: datetime, expected: datetim
 def test_as_utc_refuses_a_naive_time() -> None:
     with pytest.raises(ValueError, match="no timezone"):
         as_utc(datetime(2025, 1, 6))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.datetimes(min_value=datetime(1990, 1, 1), max_value=datetime(2100, 1, 1)),
+            st.integers(-14 * 60, 14 * 60),
+        ),
+        min_size=1,
+        max_size=30,
+    )
+)
+def test_time_text_is_the_utc_iso_text_however_often_asked(
+    times: list[tuple[datetime, int]],
+) -> None:
+    # The cache (here forced to start afresh every few entries) must never change a text:
+    # every time, in any zone, asked once or again, reads as its instant in UTC.
+    values._TIME_TEXTS.clear()
+    previous = values._TIME_TEXTS_MAX
+    values._TIME_TEXTS_MAX = 3
+    try:
+        for _ in range(2):
+            for naive, minutes in times:
+                value = naive.replace(tzinfo=timezone(timedelta(minutes=minutes)))
+                expected = value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+                assert values.time_text(value) == expected
+                assert to_jsonable(value) == expected
+                assert to_jsonable(ev.DeadlineCancelled(at=value, requirement_id="r",
+                                   timer_id="t"))["at"] == expected  # fmt: skip
+    finally:
+        values._TIME_TEXTS_MAX = previous
+    with pytest.raises(ValueError, match="no timezone"):
+        values.time_text(times[0][0])
