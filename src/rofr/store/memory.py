@@ -32,16 +32,17 @@ from rofr.store.log import (
     side_writes,
 )
 from rofr.store.timers import CancelTimer, ScheduleTimer, Timer, TimerChange
-from rofr.values import as_utc, to_jsonable
+from rofr.values import as_utc, time_text, to_jsonable
 
 __all__ = ["Encoder", "MemoryStore"]
 
 Encoder = Callable[[Any], tuple[str, Mapping[str, Any]]]
 """Turns an appended object into ``(type, data)``, ``data`` as plain JSON (``to_jsonable``)."""
 
-# A row whose position is fixed but whose data and hashes are not computed yet:
-# (stream, version, object, encoder, recorded_at, recorded_at as text).
-_Pending = tuple[str, int, Any, Encoder, datetime, str]
+# One ``append_events`` call whose rows have positions but no data or hashes yet:
+# (its batches as given, the encoder, recorded_at, recorded_at as text). One entry per
+# append, not per row: the simulator leaves a million rows pending.
+_Pending = tuple[Sequence[tuple[str, int, Sequence[Any]]], Encoder, datetime, str]
 
 
 class MemoryStore(StoreBase):
@@ -50,9 +51,10 @@ class MemoryStore(StoreBase):
     def __init__(self) -> None:
         self._events: list[StoredEvent] = []
         self._streams: dict[str, list[StoredEvent]] = {}
-        # Rows appended by ``append_events`` and not yet encoded and hashed, in position
-        # order after ``_events``; ``_versions`` counts both kinds per stream.
+        # Appends by ``append_events`` not yet encoded and hashed (``_pending_rows`` rows), in
+        # position order after ``_events``; ``_versions`` counts both kinds per stream.
         self._pending: list[_Pending] = []
+        self._pending_rows = 0
         self._versions: dict[str, int] = {}
         self._timers: dict[str, Timer] = {}
         # (due, timer_id) kept sorted so due_timers reads a prefix instead of scanning or
@@ -122,11 +124,13 @@ class MemoryStore(StoreBase):
         is stored and hashed), and must not fail (an unencodable value would surface on the
         first read, not here). Meant for a single writer that already holds the state, such
         as the simulator's broker. ``timers`` are likewise applied on the next read of the
-        timers; like ``encode``, they must not fail."""
+        timers; like ``encode``, they must not fail. The store keeps ``batches`` as given
+        until then: the caller must not change them."""
         at = as_utc(recorded_at)
         with self._lock:
             versions = self._versions
             planned: dict[str, int] = {}
+            rows = 0
             for stream, expected, objects in batches:
                 actual = planned.get(stream)
                 if actual is None:
@@ -134,18 +138,13 @@ class MemoryStore(StoreBase):
                 if actual != expected:
                     raise VersionConflict(stream, expected, actual)
                 planned[stream] = actual + len(objects)
-            at_text: str | None = None
-            pending = self._pending
-            for stream, expected, objects in batches:
-                if at_text is None:
-                    at_text = to_jsonable(at)
-                version = expected
-                for obj in objects:
-                    version += 1
-                    pending.append((stream, version, obj, encode, at, at_text))
+                rows += len(objects)
+            if rows:
+                self._pending.append((batches, encode, at, time_text(at)))
+                self._pending_rows += rows
             versions.update(planned)
             self._timer_backlog.extend(timers)
-            return len(self._events) + len(pending)
+            return len(self._events) + self._pending_rows
 
     def _flush(self) -> None:
         # Encode and hash the pending rows in position order (the caller holds the lock).
@@ -156,20 +155,25 @@ class MemoryStore(StoreBase):
         streams = self._streams
         position = len(events)
         prev = events[-1].hash if events else GENESIS
-        for stream, version, obj, encode, at, at_text in pending:
-            position += 1
-            type_, data = encode(obj)
-            body = record_bytes_plain(position, stream, version, type_, data, at_text)
-            digest = chain_hash(prev, body)
-            row = StoredEvent(position, stream, version, type_, data, at, prev, digest)
-            events.append(row)
-            stream_rows = streams.get(stream)
-            if stream_rows is None:
-                streams[stream] = [row]
-            else:
-                stream_rows.append(row)
-            prev = digest
+        for batches, encode, at, at_text in pending:
+            for stream, version, objects in batches:
+                if not objects:
+                    continue
+                stream_rows = streams.get(stream)
+                if stream_rows is None:
+                    stream_rows = streams[stream] = []
+                for obj in objects:
+                    position += 1
+                    version += 1
+                    type_, data = encode(obj)
+                    body = record_bytes_plain(position, stream, version, type_, data, at_text)
+                    digest = chain_hash(prev, body)
+                    row = StoredEvent(position, stream, version, type_, data, at, prev, digest)
+                    events.append(row)
+                    stream_rows.append(row)
+                    prev = digest
         pending.clear()
+        self._pending_rows = 0
 
     def _apply_backlog(self) -> None:
         # The caller holds the lock.
