@@ -224,23 +224,21 @@ def _make_encoder(cls: type) -> Callable[[Any], dict[str, Any]]:
     return encoder
 
 
-# Texts of recently encoded times. The events of one decision share its time, and a
-# requirement's times recur in its later events, so most lookups hit; formatting is about
-# 1 us (``isoformat`` asks the zone for its offset) and a hit about a tenth of that. Keys
-# are compared as instants, which is right: the text is of the instant, in UTC. Bounded by
-# starting afresh when full.
-_TIME_TEXTS: dict[datetime, str] = {}
-_TIME_TEXTS_MAX = 4096
+# The latest time encoded and its text. The events of one decision share its time object
+# (the engine's ``now``), so consecutive calls mostly ask for the same object again; an
+# identity check costs far less than formatting (about 1 us: ``isoformat`` asks the zone for
+# its offset). One (time, text) tuple, swapped whole, so threads never see a mixed pair.
+_LAST_TIME: tuple[datetime | None, str] = (None, "")
 
 
 def time_text(value: datetime) -> str:
     """An aware time as canonical text: ISO 8601 in UTC with ``Z`` (naive times refused)."""
-    text = _TIME_TEXTS.get(value)
-    if text is None:
-        text = as_utc(value).isoformat().replace("+00:00", "Z")
-        if len(_TIME_TEXTS) >= _TIME_TEXTS_MAX:
-            _TIME_TEXTS.clear()
-        _TIME_TEXTS[value] = text
+    global _LAST_TIME
+    last = _LAST_TIME
+    if value is last[0]:
+        return last[1]
+    text = as_utc(value).isoformat().replace("+00:00", "Z")
+    _LAST_TIME = (value, text)
     return text
 
 
