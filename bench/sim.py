@@ -8,7 +8,8 @@ Run: ``.venv/bin/python bench/sim.py [--scaled N[,N...]] [--skip-sweep]``
    The simulator's log is encoded and hash-chained lazily, on first read; each run is also
    timed with its whole log hashed afterwards (``log.head()``), so both figures are printed.
 3. A SimPy model of the same simple flow (arrival, offer to the holder, answer or deadline,
-   placement with the holder or a rival, capacity released at the end) as the baseline.
+   placement with the holder or a rival, capacity released at the end) as the baseline,
+   best of three runs.
 4. A sweep of the example on one process and on two: the speed-up. The sweep is each of the
    example's five versions under four seeds: 20 runs of 0.05 to 0.4 s, the same 20 on one
    process and on two. (Until issue 6 it was two versions under four seeds, 8 runs of about
@@ -238,8 +239,10 @@ def main() -> None:
         print(f"scaled year: {m.requirements} requirements in {m.wall:.1f} s = {m.rate:.0f} req/s "
               f"({m.cpu_rate:.0f} per CPU-s; target: < 10 s for 100,000); hashing the log "
               f"after: {m.chain_wall:.1f} s more = {m.rate_with_chain:.0f} req/s")  # fmt: skip
-        n, t = simpy_rate(m.requirements)
-        print(f"  simpy baseline: {n} requirements in {t:.2f} s = {n / t:.0f} req/s")
+        # The baseline's best of three: a few seconds each, and this shared machine's speed
+        # drifts by a third from minute to minute; its best is the conservative yardstick.
+        n, t = min((simpy_rate(m.requirements) for _ in range(3)), key=lambda r: r[1])
+        print(f"  simpy baseline (best of 3): {n} requirements in {t:.2f} s = {n / t:.0f} req/s")
         print(f"  ratio rofr/simpy per requirement: {m.rate / (n / t):.3f} (target: >= 1)")
 
 
