@@ -161,3 +161,13 @@ def test_an_unreplayable_log_is_reported() -> None:
     log = declined_log()
     found = check_invariants([log[1], *log])  # an event before the contract
     assert found and found[-1].invariant == 5
+
+
+def test_a_log_that_does_not_fold_is_reported_where_it_breaks() -> None:
+    # Revoking a waiver never granted cannot be folded: the checker says so and stops there.
+    log = declined_log()
+    bad = ev.WaiverRevoked(at=log[1].at, waiver_id="w-none", by=HOLDER)
+    found = check_invariants([*log[:2], bad, *log[2:]])
+    assert [(v.invariant, v.message.split(":")[0]) for v in found] == [
+        (5, "the log does not replay at WaiverRevoked")
+    ]

@@ -32,6 +32,7 @@ from rofr.engine import (
 )
 from rofr.engine import commands as cmd
 from rofr.engine import events as ev
+from rofr.engine.invariants import _Checker
 from rofr.engine.state import State
 from rofr.values import Kind, Quote
 
@@ -270,3 +271,9 @@ def test_random_runs_keep_the_invariants(data: st.DataObject, contract: dict[str
     assert decoded == world.log
     assert replay(decoded) == world.state
     assert world.state.stream_version("req:never-submitted") == 0
+    # The checker folds only the events that are not about one requirement (it tracks those
+    # itself): the contract, waivers and triggers it judges by must still be the full fold's.
+    checker = _Checker()
+    assert all(checker.see(e) for e in world.log)
+    kept = (checker.state.contract, checker.state.waivers, checker.state.triggers)
+    assert kept == (world.state.contract, world.state.waivers, world.state.triggers)

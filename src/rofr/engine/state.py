@@ -67,7 +67,16 @@ def _replaced(obj: _T, changes: dict[str, Any]) -> _T:
     return new
 
 
-__all__ = ["RequirementState", "State", "Status", "Timer", "TriggerState", "WaiverState", "evolve"]
+__all__ = [
+    "REQUIREMENT_EVENTS",
+    "RequirementState",
+    "State",
+    "Status",
+    "Timer",
+    "TriggerState",
+    "WaiverState",
+    "evolve",
+]
 
 REQ_STREAM = "req:"  # a requirement's stream is ``req:`` + its id (``events._ReqEvent.stream``)
 
@@ -419,3 +428,7 @@ _HANDLERS: dict[type[ev.Event], Any] = {
     ev.TriggerTookEffect: _trigger_effective,
     ev.RevenueReported: _revenue_reported,
 }
+
+REQUIREMENT_EVENTS: frozenset[type[ev.Event]] = frozenset((*_REQ_HANDLERS, ev.RequirementSubmitted))
+"""The event types that change one requirement's record and nothing else shared: the contract,
+waivers and triggers of a state folded without them are those of the full fold."""
