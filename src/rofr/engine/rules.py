@@ -17,6 +17,8 @@ __all__ = ["Screening", "clause_end", "clause_runs", "eligibility", "screen", "w
 
 def clause_end(state: State, clause: ClauseBase) -> datetime | None:
     """The earliest effective time of the triggers that end ``clause`` (None if none has)."""
+    if not state.triggers:
+        return None  # nothing declared (most runs): asked for every offer and screening
     ends = [t for t in (state.trigger_end(n) for n in clause.ends_on) if t is not None]
     return min(ends) if ends else None
 
