@@ -71,10 +71,18 @@ def _ticker(
     help="Output folder (default: sim-<scenario name>).",
 )
 @click.option("--seed", type=int, default=None, help="Override the scenario's seed.")
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Processes running the compared items side by side (default: the CPU count).",
+)
 @user_errors
-def simulate(scenario: Path, items: str | None, out: Path | None, seed: int | None) -> None:
+def simulate(
+    scenario: Path, items: str | None, out: Path | None, seed: int | None, workers: int | None
+) -> None:
     """Run the same demand under each contract version; write metrics, CSVs and report.html."""
-    from rofr.sim.compare import plan_items, run_item
+    from rofr.sim.compare import compare_for_report, plan_items
     from rofr.sim.report import write_report
     from rofr.sim.scenario import load_scenario
 
@@ -86,14 +94,17 @@ def simulate(scenario: Path, items: str | None, out: Path | None, seed: int | No
         raise UserError(str(exc)) from None
     start, end = sc.horizon.start_at, sc.horizon.end_at
     span = (end - start).total_seconds()
-    runs = []
     with Progress(TextColumn("{task.fields[label]}"), BarColumn(), TextColumn("{task.description}"),
                   TimeElapsedColumn(), console=console, transient=True) as bar:  # fmt: skip
-        for label, version, settings in planned:
-            task = bar.add_task("", total=span, label=label)
-            runs.append(run_item(sc, contract, label, version, settings, seed,
-                                 _ticker(bar, task, start, span)))  # fmt: skip
-            bar.update(task, completed=span, description="done")
+        # One bar per item; the items run side by side on ``workers`` processes.
+        tickers = {
+            label: _ticker(bar, bar.add_task("", total=span, label=label), start, span)
+            for label, _, _ in planned
+        }
+        runs = compare_for_report(
+            sc, contract, planned, seed=seed, workers=workers or os.cpu_count() or 1,
+            progress=lambda label, now: tickers[label](now),
+        )  # fmt: skip
     folder = out or Path(f"sim-{sc.name}")
     report = write_report(folder, sc, runs)
     table = Table(title=f"{sc.name}: key metrics per run")

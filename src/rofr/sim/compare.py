@@ -7,18 +7,25 @@ Every run's events are checked against the invariants; a violation is reported, 
 
 from __future__ import annotations
 
+import multiprocessing
+import threading
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import Any
 
 from rofr.contract import Contract
-from rofr.engine import check_invariants, final_states_complete
+from rofr.engine import State, check_invariants, final_states_complete
 from rofr.sim.knobs import KnobError, apply_knobs, parse_assignment
 from rofr.sim.metrics import read_run, summary
 from rofr.sim.report import Compared
 from rofr.sim.run import run_version
 from rofr.sim.scenario import Scenario
 
-__all__ = ["compare", "plan_items", "run_item"]
+__all__ = ["compare", "compare_for_report", "for_report", "plan_items", "run_item"]
+
+_METHODS = multiprocessing.get_all_start_methods()
 
 Progress = Callable[[str, datetime], None]
 
@@ -83,3 +90,83 @@ def compare(
         tick = None if progress is None else (lambda now, label=label: progress(label, now))
         out.append(run_item(scenario, contract, label, version, settings, seed, tick))
     return out
+
+
+def for_report(c: Compared) -> Compared:
+    """``c`` without what the report does not read: the run's events, state, commands and log
+    (a year of 100,000 requirements is a million events). Labels, contract, seed, timing,
+    facts, metrics and violations stay."""
+    run = replace(c.run, events=[], state=State(), executed=[], arrivals=[], log=None)
+    return Compared(run, c.facts, c.metrics, c.violations)
+
+
+# A worker's queue for progress ticks (set by the pool's initializer; fork shares nothing).
+_TICKS: Any = None
+_DAY = timedelta(days=1)
+
+
+def _init_worker(ticks: Any) -> None:
+    global _TICKS
+    _TICKS = ticks
+
+
+def _report_item(
+    scenario: Scenario, contract: Contract, label: str, version: str,
+    settings: dict[str, str], seed: int | None,
+) -> Compared:  # fmt: skip
+    last: list[datetime | None] = [None]
+
+    def tick(now: datetime) -> None:
+        # At most one message per simulated day: the loop runs thousands of steps a second.
+        if last[0] is None or now - last[0] >= _DAY:
+            last[0] = now
+            _TICKS.put((label, now))
+
+    return for_report(run_item(scenario, contract, label, version, settings, seed, tick))
+
+
+def compare_for_report(
+    scenario: Scenario,
+    contract: Contract,
+    planned: Sequence[tuple[str, str, dict[str, str]]],
+    *,
+    seed: int | None = None,
+    workers: int = 1,
+    progress: Progress | None = None,
+) -> list[Compared]:
+    """``plan_items``'s items run on up to ``workers`` processes, each returned
+    :func:`for_report` (what crosses back from a worker), in item order. Each run is the same
+    pure function of its inputs wherever it runs, so the results equal running them here."""
+    if workers <= 1 or len(planned) <= 1:
+        out = []
+        for label, version, settings in planned:
+            tick = None if progress is None else (lambda now, label=label: progress(label, now))
+            out.append(for_report(run_item(scenario, contract, label, version, settings, seed,
+                                           tick)))  # fmt: skip
+        return out
+    context = multiprocessing.get_context("fork" if "fork" in _METHODS else "spawn")
+    ticks = context.SimpleQueue()
+
+    def relay() -> None:
+        # The workers' ticks, passed on to ``progress`` in this process (a None ends it).
+        while (message := ticks.get()) is not None:
+            if progress is not None:
+                progress(*message)
+
+    relay_thread = threading.Thread(target=relay, daemon=True)
+    with ProcessPoolExecutor(
+        max_workers=min(workers, len(planned)), mp_context=context,
+        initializer=_init_worker, initargs=(ticks,),
+    ) as pool:  # fmt: skip
+        # Submitting starts the workers: the relay thread starts after, so no process is
+        # forked while it holds the queue's lock.
+        futures = [
+            pool.submit(_report_item, scenario, contract, label, version, settings, seed)
+            for label, version, settings in planned
+        ]
+        relay_thread.start()
+        try:
+            return [f.result() for f in futures]
+        finally:
+            ticks.put(None)
+            relay_thread.join()
