@@ -153,3 +153,42 @@ def test_time_text_is_the_utc_iso_text_however_often_asked(
                                timer_id="t"))["at"] == expected  # fmt: skip
     with pytest.raises(ValueError, match="no timezone"):
         values.time_text(times[0][0])
+
+
+def _records() -> list[Any]:
+    start = datetime(2025, 1, 6, 9, tzinfo=UTC)
+    req = Requirement("r1", "lab", ("H100", "H200"), 64, start, start + timedelta(days=2), 72,
+                      max_unit_price=Decimal("9.50"), kind=Kind.RENEWAL)  # fmt: skip
+    line = ev.OfferLine(64, Decimal("8.25"), "H100", "east", start, "oracle", "q1")
+    offer = ev.OfferSent(at=start, requirement_id="r1", offer_id="r1/offer-1", holder="azure",
+                         clause_id="fr", version_id="v1", mode="match", round=1, gpus=64,
+                         lines=(line,), deadline=start + timedelta(days=1), min_increment=8,
+                         all_or_none=False, content_hash="ab", reason="why")  # fmt: skip
+    return [req, line, offer]
+
+
+@pytest.mark.parametrize("record", _records(), ids=lambda r: type(r).__name__)
+def test_records_pickle_and_copy_as_themselves(record: Any) -> None:
+    import copy
+    import pickle
+
+    for protocol in (2, pickle.HIGHEST_PROTOCOL):
+        back = pickle.loads(pickle.dumps(record, protocol=protocol))
+        assert back == record and type(back) is type(record)
+    assert copy.copy(record) == record and copy.deepcopy(record) == record
+
+
+def test_an_unpickled_record_is_checked_like_a_built_one() -> None:
+    # A record pickles as the call that builds it, so a stored or sent record with a bad
+    # value is refused on loading, as building it would be.
+    import pickle
+
+    cls, args = _records()[0].__reduce__()
+    assert cls is Requirement and args[3] == 64
+
+    class Tampered:
+        def __reduce__(self) -> tuple[Any, ...]:
+            return cls, (*args[:3], 0, *args[4:])
+
+    with pytest.raises(ValueError, match="gpus must be positive"):
+        pickle.loads(pickle.dumps(Tampered()))

@@ -6,6 +6,7 @@ Everything here is immutable. Money is ``Decimal`` (never float); time is timezo
 
 from __future__ import annotations
 
+import copyreg
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import MISSING, dataclass, fields, is_dataclass
@@ -61,6 +62,23 @@ def quick_init(cls: _C) -> _C:
     init = namespace["__init__"]
     init.__qualname__ = f"{cls.__qualname__}.__init__"
     setattr(cls, "__init__", init)  # noqa: B010 (mypy refuses assigning to a method)
+    # Pickling (a simulation's facts coming back from a worker process) likewise: a slotted
+    # dataclass's own ``__getstate__``/``__setstate__`` call ``fields()`` for every record,
+    # which made a 100,000-requirement run's facts take seconds each way. This pickles the
+    # record as the call ``cls(*values)``, so unpickling runs ``__init__`` (and its checks).
+    # A subclass (there is none today) keeps the dataclass protocol.
+    names = ", ".join(f"self.{f.name}" for f in fields(cls))
+    namespace.update(cls=cls, newobj=vars(copyreg)["__newobj__"])
+    exec(
+        "def __reduce__(self):\n"
+        "    if type(self) is cls:\n"
+        f"        return cls, ({names}{',' if names else ''})\n"
+        "    return newobj, (type(self),), self.__getstate__()\n",
+        namespace,
+    )
+    reduce = namespace["__reduce__"]
+    reduce.__qualname__ = f"{cls.__qualname__}.__reduce__"
+    setattr(cls, "__reduce__", reduce)  # noqa: B010
     return cls
 
 
