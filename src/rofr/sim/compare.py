@@ -101,7 +101,7 @@ def for_report(c: Compared) -> Compared:
     return Compared(run, c.facts, c.metrics, c.violations)
 
 
-# A worker's queue for progress ticks (set by the pool's initializer; fork shares nothing).
+# A worker's queue for progress ticks, set by the pool's initializer (under fork or spawn).
 _TICKS: Any = None
 _DAY = timedelta(days=1)
 
