@@ -10,7 +10,7 @@ from __future__ import annotations
 import gc
 import multiprocessing
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -86,11 +86,20 @@ def compare(
 ) -> list[Compared]:
     """Run every item over the same demand trace and return the runs in item order."""
     contract = scenario.load_contract()
-    out: list[Compared] = []
-    for label, version, settings in plan_items(scenario, contract, items):
+    return list(_in_turn(scenario, contract, plan_items(scenario, contract, items), seed, progress))
+
+
+def _in_turn(
+    scenario: Scenario,
+    contract: Contract,
+    planned: Sequence[tuple[str, str, dict[str, str]]],
+    seed: int | None,
+    progress: Progress | None,
+) -> Iterator[Compared]:
+    # One run at a time, each handed over before the next starts.
+    for label, version, settings in planned:
         tick = None if progress is None else (lambda now, label=label: progress(label, now))
-        out.append(run_item(scenario, contract, label, version, settings, seed, tick))
-    return out
+        yield run_item(scenario, contract, label, version, settings, seed, tick)
 
 
 def for_report(c: Compared) -> Compared:
@@ -145,12 +154,7 @@ def compare_for_report(
     :func:`for_report` (what crosses back from a worker), in item order. Each run is the same
     pure function of its inputs wherever it runs, so the results equal running them here."""
     if workers <= 1 or len(planned) <= 1:
-        out = []
-        for label, version, settings in planned:
-            tick = None if progress is None else (lambda now, label=label: progress(label, now))
-            out.append(for_report(run_item(scenario, contract, label, version, settings, seed,
-                                           tick)))  # fmt: skip
-        return out
+        return [for_report(c) for c in _in_turn(scenario, contract, planned, seed, progress)]
     context = multiprocessing.get_context("fork" if "fork" in _METHODS else "spawn")
     ticks = context.SimpleQueue()
 
