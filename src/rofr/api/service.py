@@ -85,21 +85,16 @@ class Service:
 
     def find_answer(self, party: str, key: str) -> tuple[str, int, str] | None:
         """``(request_hash, status, body)`` kept for an idempotency key, if any."""
-        found = self.db.find_answer(party, key)
-        if found is None and isinstance(self.store, MemoryStore):
-            # An in-memory log keeps the answers written with its events itself (the service
-            # tables are then a separate in-memory database).
-            record = self.store.idempotency(party, key)
-            if record is not None:
-                return record.request_hash, record.status, record.body
-        return found
+        return self.find_answers([(party, key)]).get((party, key))
 
     def find_answers(
         self, keys: Sequence[tuple[str, str]]
     ) -> dict[tuple[str, str], tuple[str, int, str]]:
         """:meth:`find_answer` for a group's keys, in one query."""
         found = self.db.find_answers(keys)
-        if isinstance(self.store, MemoryStore):  # see find_answer
+        if isinstance(self.store, MemoryStore):
+            # An in-memory log keeps the answers written with its events itself (the service
+            # tables are then a separate in-memory database).
             for party, key in keys:
                 record = None if (party, key) in found else self.store.idempotency(party, key)
                 if record is not None:
