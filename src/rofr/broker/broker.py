@@ -215,40 +215,38 @@ class Broker:
             return events
         timers = _timer_changes(events)
         if self._append_events is not None:
-            batches: list[tuple[str, int, list[ev.Event]]] = []
-            stream_version = self.state.stream_version
-            versions: dict[str, int] = {}
-            for e in events:
-                stream = e.stream
-                if batches and batches[-1][0] == stream:
-                    batches[-1][2].append(e)
-                else:
-                    base = versions.get(stream)
-                    if base is None:
-                        base = stream_version(stream)
-                    batches.append((stream, base, [e]))
-                versions[stream] = batches[-1][1] + len(batches[-1][2])
-            self.position = self._append_events(batches, at, encode_event, timers)
+            self.position = self._append_events(
+                self._event_batches(events), at, encode_event, timers
+            )
         else:
             rows = self.store.append_many(self._batches(events), recorded_at=at, timers=timers)
             self.position = rows[-1].position
         self.state = new_state
         return events
 
-    def _batches(self, events: Sequence[ev.Event]) -> list[tuple[str, int, list[NewEvent]]]:
-        # Consecutive events of one stream form one batch, so the log keeps decision order.
-        batches: list[tuple[str, int, list[NewEvent]]] = []
+    def _event_batches(self, events: Sequence[ev.Event]) -> list[tuple[str, int, list[ev.Event]]]:
+        # Consecutive events of one stream form one batch, so the log keeps decision order;
+        # each batch carries the stream's version before it (from the state, once a stream).
+        batches: list[tuple[str, int, list[ev.Event]]] = []
         versions: dict[str, int] = {}
         for e in events:
             stream = e.stream
-            kind, data = encode_event(e)
             if batches and batches[-1][0] == stream:
-                batches[-1][2].append(NewEvent(stream, kind, data, plain=True))
+                batches[-1][2].append(e)
             else:
-                base = versions.get(stream, self.state.stream_version(stream))
-                batches.append((stream, base, [NewEvent(stream, kind, data, plain=True)]))
-            versions[stream] = versions.get(stream, self.state.stream_version(stream)) + 1
+                base = versions.get(stream)
+                if base is None:
+                    base = self.state.stream_version(stream)
+                batches.append((stream, base, [e]))
+            versions[stream] = batches[-1][1] + len(batches[-1][2])
         return batches
+
+    def _batches(self, events: Sequence[ev.Event]) -> list[tuple[str, int, list[NewEvent]]]:
+        # The same batches, encoded for a store's ``append_many``.
+        return [
+            (stream, base, [NewEvent(stream, *encode_event(e), plain=True) for e in group])
+            for stream, base, group in self._event_batches(events)
+        ]
 
     # --- the market and the timers --------------------------------------------------------
 
