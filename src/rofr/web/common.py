@@ -24,7 +24,7 @@ from rofr.api.app import service_of
 from rofr.api.auth import Role
 from rofr.api.errors import ApiError
 from rofr.api.service import Service
-from rofr.values import as_utc
+from rofr.values import as_utc, time_text
 from rofr.web.session import Session, WebConfig, read_session
 
 __all__ = [
@@ -107,13 +107,9 @@ def _money(value: Decimal | float | str | None) -> str:
     return "" if value is None else f"${Decimal(str(value)):,.2f}"
 
 
-def _iso(value: datetime) -> str:
-    return as_utc(value).isoformat().replace("+00:00", "Z")
-
-
 templates.env.filters["when"] = fmt_when
 templates.env.filters["money"] = _money
-templates.env.filters["iso"] = _iso
+templates.env.filters["iso"] = time_text
 
 _NAV: Mapping[Role, tuple[tuple[str, str], ...]] = {
     Role.BUYER: (("/", "Overview"), ("/requirements", "Requirements"), ("/sims", "Simulations")),
