@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).parent
-ORDER = ["store.py", "placement.py", "sim.py", "service.py"]
+ORDER = ["store.py", "placement.py", "sim.py", "sim_floor.py", "service.py"]
 
 
 def main() -> int:
