@@ -155,6 +155,23 @@ def test_time_text_is_the_utc_iso_text_however_often_asked(
         values.time_text(times[0][0])
 
 
+_AWARE = st.tuples(
+    st.datetimes(min_value=datetime(1990, 1, 1), max_value=datetime(2100, 1, 1)),
+    st.integers(-14 * 60, 14 * 60),
+).map(lambda t: t[0].replace(tzinfo=timezone(timedelta(minutes=t[1]))))
+
+
+@settings(max_examples=300, deadline=None)
+@given(_AWARE, _AWARE)
+def test_utc_text_orders_as_the_instants_it_names(a: datetime, b: datetime) -> None:
+    # The SQL stores compare these texts as times: fixed width, in UTC, ordered as the instants.
+    ta, tb = values.utc_text(a), values.utc_text(b)
+    assert len(ta) == len(tb) == len("2025-01-06T09:00:00.000000Z")
+    assert ta.endswith("Z")
+    assert (ta < tb) == (a < b) and (ta == tb) == (a == b)
+    assert datetime.fromisoformat(ta.replace("Z", "+00:00")) == a
+
+
 def _records() -> list[Any]:
     start = datetime(2025, 1, 6, 9, tzinfo=UTC)
     req = Requirement("r1", "lab", ("H100", "H200"), 64, start, start + timedelta(days=2), 72,

@@ -29,6 +29,7 @@ __all__ = [
     "quick_init",
     "time_text",
     "to_jsonable",
+    "utc_text",
 ]
 
 
@@ -258,6 +259,13 @@ def time_text(value: datetime) -> str:
     text = as_utc(value).isoformat().replace("+00:00", "Z")
     _LAST_TIME = (value, text)
     return text
+
+
+def utc_text(value: datetime) -> str:
+    """A time as fixed-width UTC text (always microseconds, always ``Z``), so that comparing
+    the text in SQL compares the instants: ``...:00Z`` would otherwise sort after
+    ``...:00.5Z``. The SQL stores and the service's tables keep their times in this form."""
+    return as_utc(value).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 def to_jsonable(value: Any) -> Any:

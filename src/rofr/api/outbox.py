@@ -24,10 +24,10 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from rofr.api.tables import Notice, ServiceDb, utc_text
+from rofr.api.tables import Notice, ServiceDb
 from rofr.broker import Clock
 from rofr.store import EventStore, StoredEvent
-from rofr.values import canonical_bytes
+from rofr.values import canonical_bytes, utc_text
 
 if TYPE_CHECKING:
     from rofr.api.service import Settings

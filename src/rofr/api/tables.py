@@ -17,18 +17,13 @@ from datetime import datetime
 from typing import Any
 
 from rofr.store.migrations import migrate_sqlite
-from rofr.values import as_utc
+from rofr.values import utc_text
 
-__all__ = ["ApiKeyRow", "Notice", "ServiceDb", "utc_text"]
+__all__ = ["ApiKeyRow", "Notice", "ServiceDb"]
 
 # How long a looked-up key is trusted without asking the database again. A revocation made
 # through this ServiceDb takes effect at once; one made by another process within this time.
 KEY_CACHE_SECONDS = 2.0
-
-
-def utc_text(value: datetime) -> str:
-    """Fixed-width ISO 8601 UTC text, so that text order is time order."""
-    return as_utc(value).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 @dataclass(frozen=True, slots=True)

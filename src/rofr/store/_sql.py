@@ -21,9 +21,9 @@ from rofr.store._base import StoreBase
 from rofr.store.chain import GENESIS, StoredEvent
 from rofr.store.log import IdempotencyRecord, check_read_range
 from rofr.store.timers import CancelTimer, ScheduleTimer, Timer, TimerChange
-from rofr.values import as_utc, canonical_json_bytes, to_jsonable
+from rofr.values import canonical_json_bytes, to_jsonable, utc_text
 
-__all__ = ["SqlLog", "Statements", "head_of", "statements", "utc_text"]
+__all__ = ["SqlLog", "Statements", "head_of", "statements"]
 
 _PAGE_SIZE = 1000  # rows per query in read_all: bounded memory, few round trips
 _COLUMNS = "position, stream, version, type, data, recorded_at, prev_hash, hash"
@@ -78,13 +78,6 @@ def statements(p: str) -> Statements:
             f" WHERE party = {p} AND key = {p}"
         ),
     )
-
-
-def utc_text(value: datetime) -> str:
-    """A time as fixed-width UTC text (always microseconds, always 'Z'), so that comparing the
-    text in SQL compares the instants: '...:00Z' would otherwise sort after '...:00.5Z'. The
-    service tables' other writers (api/tables.py) use the same form."""
-    return as_utc(value).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 def head_of(row: Sequence[Any] | None) -> tuple[int, str]:

@@ -18,12 +18,12 @@ from pathlib import Path
 from typing import Any
 
 from rofr.store._plan import plan_rows
-from rofr.store._sql import SqlLog, head_of, statements, utc_text
+from rofr.store._sql import SqlLog, head_of, statements
 from rofr.store.chain import StoredEvent
 from rofr.store.log import Batch, Side, VersionConflict, side_writes
 from rofr.store.migrations import migrate_sqlite
 from rofr.store.timers import TimerChange
-from rofr.values import as_utc, to_jsonable
+from rofr.values import as_utc, to_jsonable, utc_text
 
 __all__ = ["SqliteStore"]
 
