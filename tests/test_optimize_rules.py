@@ -4,7 +4,7 @@ path (``place_one``) and the batch solver (``place_batch``)."""
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
@@ -109,6 +109,21 @@ CASES = [
         "stale",
         req(8),
         [replace(CW, valid_until=NOW - timedelta(seconds=1)), AZ],
+        None,
+        {"q-az": 8},
+        None,
+        ("q-cw", "stale: valid until 2026-02-28T23:59:59Z"),
+    ),
+    (
+        "stale-in-another-zone",  # the reason names the instant in UTC, as the log does
+        req(8),
+        [
+            replace(
+                CW,
+                valid_until=(NOW - timedelta(seconds=1)).astimezone(timezone(-timedelta(hours=5))),
+            ),
+            AZ,
+        ],
         None,
         {"q-az": 8},
         None,

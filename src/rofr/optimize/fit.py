@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
 
-from rofr.values import Quote, Requirement
+from rofr.values import Quote, Requirement, time_text
 
 __all__ = [
     "effective_price",
@@ -50,7 +50,7 @@ def unfit_reason(
     The checks run in a fixed order so that the first failing rule is the one reported.
     """
     if quote.valid_until < now:
-        return f"stale: valid until {quote.valid_until.isoformat().replace('+00:00', 'Z')}"
+        return f"stale: valid until {time_text(quote.valid_until)}"
     if quote.requirement_id is not None and quote.requirement_id != req.id:
         return f"quoted for requirement {quote.requirement_id}"
     reason = ineligible_reason(eligible, quote.provider)

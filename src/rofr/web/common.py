@@ -24,7 +24,7 @@ from rofr.api.app import service_of
 from rofr.api.auth import Role
 from rofr.api.errors import ApiError
 from rofr.api.service import Service
-from rofr.values import as_utc, time_text
+from rofr.values import as_utc, parse_time, time_text
 from rofr.web.session import Session, WebConfig, read_session
 
 __all__ = [
@@ -99,7 +99,7 @@ def fmt_when(value: datetime | str | None) -> str:
     if value is None or value == "":
         return ""
     if isinstance(value, str):
-        value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        value = parse_time(value)
     return f"{as_utc(value):%Y-%m-%d %H:%M} UTC"
 
 
